@@ -1,0 +1,51 @@
+# console-access: build, test and demo entry points.
+# `make demo` and `make test` install what they need (libcsv-dev, a project-local moto venv).
+
+SWIFT        ?= swift
+PYTHON       ?= python3
+VENV         := .venv
+MOTO         := $(VENV)/bin/moto_server
+PREFIX       ?= /usr/local
+SWIFT_FLAGS  ?=
+
+.PHONY: all setup setup-libcsv setup-moto build release test lint format clean demo bench install
+
+all: build
+
+## setup: install libcsv-dev (apt) and moto[server] (project-local .venv) when missing
+setup: setup-libcsv setup-moto
+
+setup-libcsv:
+	@if [ ! -f /usr/include/csv.h ]; then \
+		echo "setup: installing libcsv-dev"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libcsv-dev >/dev/null; \
+	fi
+
+setup-moto: $(MOTO)
+
+$(MOTO):
+	@echo "setup: creating $(VENV) with moto[server]"
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check 'moto[server]'
+	@test -x $(MOTO)
+
+build: setup-libcsv
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+release: setup-libcsv
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
+
+## test: every test, with a moto server on a free loopback port (stopped afterwards)
+test: setup
+	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+	scripts/with-moto.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS)
+
+lint:
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+
+format:
+	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
+
+clean:
+	rm -rf .build

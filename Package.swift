@@ -1,0 +1,92 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "console-access",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "console-access", targets: ["console-access"]),
+        .library(name: "ConsoleAccess", targets: ["ConsoleAccess"]),
+        .library(name: "BatchEngine", targets: ["BatchEngine"]),
+        .library(name: "AWSQuery", targets: ["AWSQuery"]),
+        .library(name: "CSVStream", targets: ["CSVStream"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+    ],
+    targets: [
+        // libcsv (Debian libcsv-dev), wrapped as a system library.
+        .systemLibrary(
+            name: "CLibCSV",
+            providers: [.apt(["libcsv-dev"])]
+        ),
+        // Streaming CSV reader and writer over libcsv.
+        .target(
+            name: "CSVStream",
+            dependencies: ["CLibCSV"]
+        ),
+        // A small AWS Query-protocol client: SigV4, credentials, endpoints, IAM and STS.
+        .target(
+            name: "AWSQuery",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The console-access core: validation, enable, disable, outcomes.
+        .target(
+            name: "ConsoleAccess",
+            dependencies: [
+                "AWSQuery",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Rows to jobs to outcomes: input parsing, queue, retry, rate, report.
+        .target(
+            name: "BatchEngine",
+            dependencies: [
+                "ConsoleAccess",
+                "CSVStream",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The executable: argument parsing only.
+        .executableTarget(
+            name: "console-access",
+            dependencies: [
+                "ConsoleAccess",
+                "BatchEngine",
+                "CSVStream",
+                "AWSQuery",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Test helpers: moto discovery, a loopback HTTP responder, a recording/fault proxy.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "AWSQuery",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "CSVStreamTests", dependencies: ["CSVStream"]),
+        .testTarget(name: "AWSQueryTests", dependencies: ["AWSQuery", "TestSupport"]),
+        .testTarget(name: "ConsoleAccessTests", dependencies: ["ConsoleAccess", "TestSupport"]),
+        .testTarget(name: "BatchEngineTests", dependencies: ["BatchEngine", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
