@@ -1,0 +1,144 @@
+import Foundation
+import Logging
+
+/// How to reach AWS: which profile, region, endpoint and credentials, and an optional role to
+/// assume. Every field left nil is found the way the AWS CLI finds it.
+public struct AWSConfiguration: Sendable {
+    /// `--profile`; else `AWS_PROFILE`; else `default`.
+    public var profile: String?
+    /// `--region`; else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`; else `us-east-1`.
+    public var region: String?
+    /// `--endpoint-url` for both IAM and STS; else `AWS_ENDPOINT_URL_IAM`/`AWS_ENDPOINT_URL_STS`,
+    /// `AWS_ENDPOINT_URL`, the profile's `endpoint_url`; else the partition's standard endpoints.
+    public var endpointURL: String?
+    /// Credentials to use instead of the chain.
+    public var credentials: AWSCredentials?
+    /// `--role-arn`: assume this role on top of whatever credentials were found.
+    public var roleArn: String?
+    public var roleSessionName: String?
+    public var externalId: String?
+    /// The environment to read; the process's by default (tests pass their own).
+    public var environment: [String: String]
+    public var logger: Logger
+    public var http: HTTPSettings
+    /// Called once per AWS call made (for audit logs and counters).
+    public var observer: (@Sendable (CallRecord) -> Void)?
+
+    public init(
+        profile: String? = nil, region: String? = nil, endpointURL: String? = nil, credentials: AWSCredentials? = nil,
+        roleArn: String? = nil, roleSessionName: String? = nil, externalId: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger = Logger(label: "console-access.aws"), observer: (@Sendable (CallRecord) -> Void)? = nil
+    ) {
+        self.profile = profile
+        self.region = region
+        self.endpointURL = endpointURL
+        self.credentials = credentials
+        self.roleArn = roleArn
+        self.roleSessionName = roleSessionName
+        self.externalId = externalId
+        self.environment = environment
+        self.logger = logger
+        self.http = HTTPSettings(environment: environment)
+        self.observer = observer
+    }
+}
+
+/// Resolved clients for one run: IAM and STS over one HTTP transport and one credential provider.
+public struct AWSSession: Sendable {
+    public let region: String
+    public let profile: String
+    public let iam: IAMClient
+    public let sts: STSClient
+    public let credentials: any CredentialProvider
+    /// Where each setting came from, for `--debug`.
+    public let resolution: [String: String]
+
+    /// Resolves settings, endpoints and the credential chain. Makes no network call: credentials
+    /// are fetched on first use.
+    public static func make(configuration: AWSConfiguration, transport: any HTTPTransport) throws -> AWSSession {
+        let env = configuration.environment
+        func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
+
+        let shared = try SharedConfig.load(environment: env)
+        let explicitProfile = nonEmpty(configuration.profile) ?? nonEmpty(env["AWS_PROFILE"])
+        let profileName = explicitProfile ?? "default"
+        if let explicitProfile, !shared.hasProfile(explicitProfile), configuration.credentials == nil {
+            throw AWSConfigurationError.profileNotFound(explicitProfile)
+        }
+        let profileSettings = shared.profile(profileName) ?? [:]
+        var resolution: [String: String] = ["profile": explicitProfile == nil ? "default" : profileName]
+
+        let region: String
+        if let value = nonEmpty(configuration.region) {
+            region = value
+            resolution["region"] = "\(value) (--region)"
+        } else if let value = nonEmpty(env["AWS_REGION"]) {
+            region = value
+            resolution["region"] = "\(value) (AWS_REGION)"
+        } else if let value = nonEmpty(env["AWS_DEFAULT_REGION"]) {
+            region = value
+            resolution["region"] = "\(value) (AWS_DEFAULT_REGION)"
+        } else if let value = nonEmpty(profileSettings["region"]) {
+            region = value
+            resolution["region"] = "\(value) (profile \(profileName))"
+        } else {
+            region = "us-east-1"
+            resolution["region"] = "us-east-1 (default)"
+        }
+
+        func override(service: String) throws -> String? {
+            let candidates: [(String?, String)] = [
+                (configuration.endpointURL, "--endpoint-url"),
+                (env["AWS_ENDPOINT_URL_\(service)"], "AWS_ENDPOINT_URL_\(service)"),
+                (env["AWS_ENDPOINT_URL"], "AWS_ENDPOINT_URL"),
+                (profileSettings["endpoint_url"], "endpoint_url in profile \(profileName)"),
+            ]
+            for (value, source) in candidates {
+                if let value = nonEmpty(value) {
+                    try ServiceEndpoint.validate(override: value, source: source)
+                    resolution["endpoint \(service.lowercased())"] = "\(value) (\(source))"
+                    return value
+                }
+            }
+            return nil
+        }
+        let iamEndpoint = ServiceEndpoint.iam(region: region, override: try override(service: "IAM"))
+        let stsEndpoint = ServiceEndpoint.sts(region: region, override: try override(service: "STS"))
+        let stsContext = STSContext(endpoint: stsEndpoint, transport: transport, logger: configuration.logger)
+
+        var provider: any CredentialProvider
+        if let explicit = configuration.credentials {
+            provider = StaticCredentialProvider(explicit)
+        } else {
+            provider = RefreshingCredentialProvider(
+                CredentialProviderChain([
+                    EnvironmentCredentialProvider(environment: env),
+                    WebIdentityCredentialProvider(environment: env, sts: stsContext),
+                    ProfileCredentialProvider(
+                        profileName: profileName, explicitlyNamed: explicitProfile != nil, config: shared,
+                        environment: env, sts: stsContext),
+                    ContainerCredentialProvider(environment: env, transport: transport),
+                    InstanceMetadataCredentialProvider(environment: env, transport: transport),
+                ]))
+        }
+        if let roleArn = nonEmpty(configuration.roleArn) {
+            provider = RefreshingCredentialProvider(
+                AssumeRoleCredentialProvider(
+                    roleArn: roleArn, sessionName: configuration.roleSessionName, externalId: configuration.externalId,
+                    source: provider, sts: stsContext))
+            resolution["role"] = roleArn
+        }
+
+        func client(_ endpoint: ServiceEndpoint, _ version: String) -> QueryClient {
+            QueryClient(
+                endpoint: endpoint, apiVersion: version, credentials: provider, transport: transport,
+                logger: configuration.logger, timeout: configuration.http.requestTimeout,
+                observer: configuration.observer)
+        }
+        return AWSSession(
+            region: region, profile: profileName, iam: IAMClient(query: client(iamEndpoint, IAMClient.apiVersion)),
+            sts: STSClient(query: client(stsEndpoint, STSClient.apiVersion)), credentials: provider,
+            resolution: resolution)
+    }
+}

@@ -1,0 +1,241 @@
+import Foundation
+import Logging
+
+/// One request parameter. Secret values (passwords) are sent but never logged, and are scrubbed
+/// from any error message that echoes them.
+public struct QueryParameter: Sendable {
+    public let name: String
+    public let value: String
+    public let isSecret: Bool
+
+    public init(_ name: String, _ value: String, secret: Bool = false) {
+        self.name = name
+        self.value = value
+        self.isSecret = secret
+    }
+}
+
+/// A successful Query-protocol answer.
+public struct QueryResponse: Sendable {
+    /// The `<ActionResponse>` element.
+    public let root: XMLTree
+    public let requestId: String?
+    public let httpStatus: Int
+
+    /// The `<ActionResult>` element, or the root when the action returns no result.
+    public var result: XMLTree {
+        root.children.first { $0.name.hasSuffix("Result") } ?? root
+    }
+}
+
+/// What one API call did, for logs and audit trails. Never holds parameter values.
+public struct CallRecord: Sendable {
+    public let service: String
+    public let action: String
+    /// The `UserName` parameter, when the call has one.
+    public let userName: String?
+    public let startedAt: Date
+    public let duration: Duration
+    /// The HTTP status, or nil when no response arrived.
+    public let httpStatus: Int?
+    /// The AWS error code, `ClientError` kind for transport failures, or nil on success.
+    public let errorCode: String?
+    public let requestId: String?
+}
+
+/// A client for one AWS Query-protocol service (IAM, STS): form-encodes, signs, sends, and turns
+/// the XML answer into a `QueryResponse` or a typed error. It makes one attempt per call: retry
+/// policy belongs to the caller, who knows which steps already succeeded.
+public struct QueryClient: Sendable {
+    public let endpoint: ServiceEndpoint
+    public let apiVersion: String
+    public let credentials: (any CredentialProvider)?
+    public let transport: any HTTPTransport
+    public var logger: Logger
+    public var timeout: Duration
+    public var clock: @Sendable () -> Date
+    /// Called once per call made, successful or not.
+    public var observer: (@Sendable (CallRecord) -> Void)?
+
+    public init(
+        endpoint: ServiceEndpoint, apiVersion: String, credentials: (any CredentialProvider)?,
+        transport: any HTTPTransport, logger: Logger = Logger(label: "console-access.aws"),
+        timeout: Duration = .seconds(30), clock: @escaping @Sendable () -> Date = Date.init,
+        observer: (@Sendable (CallRecord) -> Void)? = nil
+    ) {
+        self.endpoint = endpoint
+        self.apiVersion = apiVersion
+        self.credentials = credentials
+        self.transport = transport
+        self.logger = logger
+        self.timeout = timeout
+        self.clock = clock
+        self.observer = observer
+    }
+
+    /// The form body for an action.
+    public func formBody(action: String, parameters: [QueryParameter]) -> [UInt8] {
+        var parts = ["Action=\(SigV4Signer.uriEncode(action, keepSlash: false))", "Version=\(apiVersion)"]
+        for parameter in parameters {
+            parts.append(
+                "\(SigV4Signer.uriEncode(parameter.name, keepSlash: false))=\(SigV4Signer.uriEncode(parameter.value, keepSlash: false))"
+            )
+        }
+        return Array(parts.joined(separator: "&").utf8)
+    }
+
+    /// Makes one call. `signed: false` sends it without credentials (e.g. `AssumeRoleWithWebIdentity`).
+    public func call(_ action: String, _ parameters: [QueryParameter] = [], signed: Bool = true) async throws
+        -> QueryResponse
+    {
+        let userName = parameters.first { $0.name == "UserName" }?.value
+        let secrets = parameters.filter(\.isSecret).map(\.value)
+        let started = clock()
+        let startInstant = ContinuousClock.now
+        var status: Int?
+        var errorCode: String?
+        var requestId: String?
+        defer {
+            let elapsed = ContinuousClock.now - startInstant
+            var metadata: Logger.Metadata = [
+                "service": "\(endpoint.signingName)", "action": "\(action)",
+                "status": "\(status.map(String.init) ?? "-")", "ms": "\(Self.milliseconds(elapsed))",
+            ]
+            if let userName { metadata["user"] = "\(userName)" }
+            if let requestId { metadata["request_id"] = "\(requestId)" }
+            if let errorCode { metadata["error"] = "\(errorCode)" }
+            logger.debug("aws call", metadata: metadata)
+            observer?(
+                CallRecord(
+                    service: endpoint.signingName, action: action, userName: userName, startedAt: started,
+                    duration: elapsed, httpStatus: status, errorCode: errorCode, requestId: requestId))
+        }
+
+        guard let host = endpoint.hostHeader else {
+            errorCode = "InvalidEndpoint"
+            throw AWSClientError(.invalidRequest, action: action, detail: "endpoint \(endpoint.url) has no host")
+        }
+        let body = formBody(action: action, parameters: parameters)
+        var request = SignableRequest(
+            method: "POST", path: endpoint.path, query: "",
+            headers: [
+                (name: "Host", value: host),
+                (name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8"),
+            ], body: body)
+        if signed {
+            guard let credentials else {
+                errorCode = "NoCredentials"
+                throw CredentialError.noCredentials(tried: ["no credential provider was configured"])
+            }
+            let creds: AWSCredentials
+            do {
+                creds = try await credentials.credentials()
+            } catch {
+                errorCode = "NoCredentials"
+                throw error
+            }
+            let signer = SigV4Signer(
+                credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName)
+            request = signer.sign(request, date: clock()).signedRequest
+        }
+
+        let response: HTTPResponseData
+        do {
+            response = try await transport.send(
+                HTTPRequestData(url: endpoint.url + "/", method: "POST", headers: request.headers, body: body),
+                timeout: timeout)
+        } catch is CancellationError {
+            errorCode = "Cancelled"
+            throw CancellationError()
+        } catch {
+            let mapped = TransportErrors.map(error, action: action)
+            if Task.isCancelled {
+                errorCode = "Cancelled"
+                throw CancellationError()
+            }
+            errorCode = mapped.kind == .timeout ? "ClientTimeout" : "ConnectionError"
+            throw mapped
+        }
+        status = response.status
+        let received = clock()
+
+        if (200..<300).contains(response.status) {
+            do {
+                let root = try XMLTree.parse(response.body)
+                if root.name == "ErrorResponse" {
+                    let error = Self.serviceError(
+                        from: root, status: response.status, action: action, response: response, received: received,
+                        secrets: secrets)
+                    errorCode = error.code
+                    requestId = error.requestId
+                    throw error
+                }
+                requestId =
+                    root.child(path: "ResponseMetadata", "RequestId")?.text ?? response.header("x-amzn-RequestId")
+                return QueryResponse(root: root, requestId: requestId, httpStatus: response.status)
+            } catch let error as XMLTree.ParseError {
+                errorCode = "InvalidResponse"
+                throw AWSClientError(
+                    .invalidResponse(httpStatus: response.status), action: action,
+                    detail: "the body is not the expected XML (\(error)): \(Self.snippet(response.body, secrets: secrets))")
+            }
+        }
+
+        if let root = try? XMLTree.parse(response.body), root.first("Code") != nil {
+            let error = Self.serviceError(
+                from: root, status: response.status, action: action, response: response, received: received,
+                secrets: secrets)
+            errorCode = error.code
+            requestId = error.requestId
+            throw error
+        }
+        errorCode = "HTTP\(response.status)"
+        requestId = response.header("x-amzn-RequestId")
+        throw AWSClientError(
+            .invalidResponse(httpStatus: response.status), action: action,
+            detail: response.body.isEmpty
+                ? "empty body" : "non-XML body: \(Self.snippet(response.body, secrets: secrets))")
+    }
+
+    /// Reads `Code`/`Message`/`Type` wherever they sit (`<ErrorResponse><Error>` or `<Errors><Error>`).
+    static func serviceError(
+        from root: XMLTree, status: Int, action: String, response: HTTPResponseData, received: Date,
+        secrets: [String]
+    ) -> AWSServiceError {
+        let errorNode = root.first("Error") ?? root
+        let code = (errorNode.string("Code") ?? root.first("Code")?.text ?? "").trimmingCharacters(in: .whitespaces)
+        let message = errorNode.string("Message") ?? root.first("Message")?.text ?? ""
+        let requestId =
+            root.first("RequestId")?.text ?? root.first("RequestID")?.text ?? response.header("x-amzn-RequestId")
+        let fault = (errorNode.string("Type")).flatMap(AWSServiceError.Fault.init(rawValue:))
+        return AWSServiceError(
+            code: code.isEmpty ? "Unknown" : code, message: Redaction.scrub(message, secrets: secrets),
+            httpStatus: status, requestId: requestId, fault: fault, action: action,
+            serverDate: response.header("Date").flatMap(ISO8601.parseHTTPDate), localDate: received)
+    }
+
+    static func snippet(_ body: [UInt8], secrets: [String]) -> String {
+        var text = String(decoding: body.prefix(400), as: UTF8.self)
+        // Drop markup so an HTML error page reads as its words.
+        text = text.replacingOccurrences(of: "<[^>]*>", with: " ", options: .regularExpression)
+        text = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        if text.count > 160 { text = String(text.prefix(160)) + "…" }
+        return Redaction.scrub(text, secrets: secrets)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+/// Removes secret values from text that may echo them.
+public enum Redaction {
+    public static func scrub(_ text: String, secrets: [String]) -> String {
+        var text = text
+        for secret in secrets where secret.count >= 4 {
+            text = text.replacingOccurrences(of: secret, with: "<redacted>")
+        }
+        return text
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+
+/// An AWS partition: a separate set of regions, endpoints and ARNs.
+public enum Partition: String, Sendable, CaseIterable {
+    case aws = "aws"
+    case awsCN = "aws-cn"
+    case awsUSGov = "aws-us-gov"
+
+    /// The partition a region belongs to (`cn-*` → aws-cn, `us-gov-*` → aws-us-gov, else aws).
+    public static func of(region: String) -> Partition {
+        if region.hasPrefix("cn-") { return .awsCN }
+        if region.hasPrefix("us-gov-") { return .awsUSGov }
+        return .aws
+    }
+
+    /// The partition named in an ARN (`arn:PARTITION:...`), if it is one we know.
+    public static func of(arn: String) -> Partition? {
+        let parts = arn.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0] == "arn" else { return nil }
+        return Partition(rawValue: String(parts[1]))
+    }
+
+    /// Where IAM (a global service) lives in this partition, and the region it is signed for.
+    public var iamEndpoint: (url: String, signingRegion: String) {
+        switch self {
+        case .aws: return ("https://iam.amazonaws.com", "us-east-1")
+        case .awsCN: return ("https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1")
+        case .awsUSGov: return ("https://iam.us-gov.amazonaws.com", "us-gov-west-1")
+        }
+    }
+
+    var dnsSuffix: String {
+        self == .awsCN ? "amazonaws.com.cn" : "amazonaws.com"
+    }
+}
+
+/// Where a service is reached and how requests to it are signed.
+public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
+    /// Scheme, host, optional port and optional base path: `https://iam.amazonaws.com`.
+    public let url: String
+    public let signingRegion: String
+    /// The SigV4 service name: `iam`, `sts`.
+    public let signingName: String
+
+    public init(url: String, signingRegion: String, signingName: String) {
+        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.signingRegion = signingRegion
+        self.signingName = signingName
+    }
+
+    public var description: String { "\(url) (signed as \(signingName) in \(signingRegion))" }
+
+    /// The `Host` header value: host, and the port when it is not the scheme's default.
+    public var hostHeader: String? {
+        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
+            return nil
+        }
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        if let port = components.port {
+            let isDefault = (components.scheme == "https" && port == 443) || (components.scheme == "http" && port == 80)
+            if !isDefault { return "\(bracketed):\(port)" }
+        }
+        return bracketed
+    }
+
+    /// The request path: the URL's path, or `/`.
+    public var path: String {
+        let path = URLComponents(string: url)?.path ?? ""
+        return path.isEmpty ? "/" : path
+    }
+
+    /// IAM in the partition of `region`, or at `override` (signed as that partition's IAM region).
+    public static func iam(region: String, override: String? = nil) -> ServiceEndpoint {
+        let partition = Partition.of(region: region)
+        let standard = partition.iamEndpoint
+        return ServiceEndpoint(url: override ?? standard.url, signingRegion: standard.signingRegion, signingName: "iam")
+    }
+
+    /// STS in `region` (STS is regional), or at `override`.
+    public static func sts(region: String, override: String? = nil) -> ServiceEndpoint {
+        let partition = Partition.of(region: region)
+        let url = override ?? "https://sts.\(region).\(partition.dnsSuffix)"
+        return ServiceEndpoint(url: url, signingRegion: region, signingName: "sts")
+    }
+
+    /// Checks that an override is an absolute http(s) URL with a host.
+    public static func validate(override: String, source: String) throws {
+        guard let components = URLComponents(string: override), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else {
+            throw AWSConfigurationError.invalidEndpoint(url: override, source: source)
+        }
+    }
+}
+
+/// A problem with how the client was configured (not with AWS's answer).
+public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidEndpoint(url: String, source: String)
+    case profileNotFound(String)
+    case invalidProfile(profile: String, reason: String)
+    case invalidSetting(name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidEndpoint(let url, let source):
+            return "invalid endpoint URL '\(url)' from \(source): expected http(s)://host[:port]"
+        case .profileNotFound(let name):
+            return "the config profile (\(name)) could not be found"
+        case .invalidProfile(let profile, let reason):
+            return "profile \(profile): \(reason)"
+        case .invalidSetting(let name, let reason):
+            return "\(name): \(reason)"
+        }
+    }
+}

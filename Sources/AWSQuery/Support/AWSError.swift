@@ -1,0 +1,176 @@
+import Foundation
+
+/// An error answered by an AWS service: the code, message, HTTP status and request id it sent.
+public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Fault: String, Sendable {
+        case sender = "Sender"
+        case receiver = "Receiver"
+    }
+
+    /// The AWS error code, e.g. `NoSuchEntity`, `Throttling`, `AccessDenied`.
+    public let code: String
+    public let message: String
+    public let httpStatus: Int
+    public let requestId: String?
+    public let fault: Fault?
+    /// The API action that failed, e.g. `CreateLoginProfile`.
+    public let action: String
+    /// The server's `Date` header, when it sent one: used to tell clock skew apart.
+    public let serverDate: Date?
+    /// The local clock when the response arrived.
+    public let localDate: Date?
+
+    public init(
+        code: String, message: String, httpStatus: Int, requestId: String? = nil, fault: Fault? = nil,
+        action: String, serverDate: Date? = nil, localDate: Date? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.httpStatus = httpStatus
+        self.requestId = requestId
+        self.fault = fault
+        self.action = action
+        self.serverDate = serverDate
+        self.localDate = localDate
+    }
+
+    /// How far the local clock is from the server's, when both are known (positive: local is ahead).
+    public var clockSkew: TimeInterval? {
+        guard let serverDate, let localDate else { return nil }
+        return localDate.timeIntervalSince(serverDate)
+    }
+
+    public var description: String {
+        var text = "\(action) failed: \(code)"
+        if !message.isEmpty { text += ": \(message)" }
+        text += " (HTTP \(httpStatus)"
+        if let requestId { text += ", request id \(requestId)" }
+        text += ")"
+        if let hint = AWSErrorCodes.hint(for: self) { text += ". \(hint)" }
+        return text
+    }
+
+    public var retryClass: RetryClass { AWSErrorCodes.classify(code: code, httpStatus: httpStatus) }
+}
+
+/// A failure on our side of the wire: the request never got a usable answer.
+public struct AWSClientError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// Could not connect, or the connection dropped before a full response.
+        case connection
+        /// No answer within the timeout.
+        case timeout
+        /// The server answered, but not with a response we can read (an HTML error page, a proxy).
+        case invalidResponse(httpStatus: Int)
+        /// The endpoint or request could not be formed.
+        case invalidRequest
+    }
+
+    public let kind: Kind
+    public let action: String
+    public let detail: String
+
+    public init(_ kind: Kind, action: String, detail: String) {
+        self.kind = kind
+        self.action = action
+        self.detail = detail
+    }
+
+    public var description: String {
+        switch kind {
+        case .connection: return "\(action) failed: connection error: \(detail)"
+        case .timeout: return "\(action) failed: timed out: \(detail)"
+        case .invalidResponse(let status): return "\(action) failed: unreadable response (HTTP \(status)): \(detail)"
+        case .invalidRequest: return "\(action) failed: invalid request: \(detail)"
+        }
+    }
+
+    public var retryClass: RetryClass {
+        switch kind {
+        case .connection: return .transient
+        case .timeout: return .timeout
+        case .invalidResponse(let status): return AWSErrorCodes.classify(code: "", httpStatus: status)
+        case .invalidRequest: return .never
+        }
+    }
+}
+
+/// Whether, and why, an error may be retried.
+public enum RetryClass: Sendable, Equatable {
+    /// The service asked us to slow down.
+    case throttling
+    /// A transient fault: 5xx, connection drops, `ServiceFailure`, ...
+    case transient
+    /// A timeout (retried, but costs more retry quota).
+    case timeout
+    /// Retrying cannot help.
+    case never
+
+    public var isRetryable: Bool { self != .never }
+
+    /// Classifies any error the client can throw.
+    public static func of(_ error: any Error) -> RetryClass {
+        switch error {
+        case let e as AWSServiceError: return e.retryClass
+        case let e as AWSClientError: return e.retryClass
+        default: return .never
+        }
+    }
+}
+
+/// Error-code knowledge: retry classes and the hints users need.
+public enum AWSErrorCodes {
+    public static let throttling: Set<String> = [
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+        "RequestLimitExceeded", "BandwidthLimitExceeded", "RequestThrottled",
+        "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+    ]
+
+    public static let transient: Set<String> = [
+        "RequestTimeout", "RequestTimeoutException", "ServiceFailure", "ServiceUnavailable",
+        "InternalFailure", "InternalError", "EntityTemporarilyUnmodifiable", "ServiceUnavailableException",
+    ]
+
+    /// Codes that mean "who you are or what you may do" is the problem.
+    public static let authorization: Set<String> = [
+        "AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "SignatureDoesNotMatch",
+        "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId",
+        "IncompleteSignature", "MissingAuthenticationToken", "RequestExpired", "AuthFailure",
+        "UnauthorizedOperation", "NotAuthorized", "InvalidToken",
+    ]
+
+    public static func classify(code: String, httpStatus: Int) -> RetryClass {
+        if throttling.contains(code) { return .throttling }
+        if transient.contains(code) { return .transient }
+        if !code.isEmpty, httpStatus < 500 { return .never }
+        switch httpStatus {
+        case 429: return .throttling
+        case 500, 502, 503, 504: return .transient
+        default: return code.isEmpty && httpStatus >= 500 ? .transient : .never
+        }
+    }
+
+    public static func isAuthorization(_ code: String) -> Bool { authorization.contains(code) }
+
+    static func hint(for error: AWSServiceError) -> String? {
+        switch error.code {
+        case "SignatureDoesNotMatch", "RequestExpired", "InvalidSignatureException":
+            if let skew = error.clockSkew, abs(skew) > 240 {
+                let minutes = Int((abs(skew) / 60).rounded())
+                return
+                    "The local clock is \(minutes) minute(s) \(skew > 0 ? "ahead of" : "behind") the server's; AWS rejects signatures more than 5 minutes off. Fix the system clock (NTP)"
+            }
+            if error.code == "SignatureDoesNotMatch" {
+                return "Check the secret access key for this access key id"
+            }
+            return nil
+        case "InvalidClientTokenId", "UnrecognizedClientException":
+            return "The access key id is not known to this endpoint; check the credentials and the partition"
+        case "ExpiredToken", "ExpiredTokenException":
+            return "The session token has expired; refresh the temporary credentials"
+        default:
+            return nil
+        }
+    }
+}

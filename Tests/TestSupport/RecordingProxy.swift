@@ -1,0 +1,127 @@
+import AWSQuery
+import Foundation
+import NIOConcurrencyHelpers
+
+/// A fault the proxy can answer with instead of forwarding.
+public enum InjectedFault: Sendable, Equatable {
+    /// 400 `Throttling` ("Rate exceeded"), as IAM throttles.
+    case throttling
+    /// 500 `ServiceFailure`.
+    case serviceFailure
+    /// 503 with an HTML body, as a load balancer answers.
+    case unavailableHTML
+    /// Close the connection without answering.
+    case dropConnection
+    /// Any AWS error code and status.
+    case error(code: String, status: Int, message: String)
+}
+
+/// A recording, fault-injecting HTTP proxy in front of moto, on 127.0.0.1. It records every
+/// request it receives (method, headers, body) and, per request, may answer with a fault
+/// instead of forwarding. What moto cannot show (wire parameters, throttling, 5xx, dropped
+/// connections) is tested through it.
+public final class RecordingProxy: Sendable {
+    public typealias FaultRule = @Sendable (_ request: ReceivedRequest, _ index: Int) -> InjectedFault?
+
+    private let server: LocalHTTPServer
+    private let client: AWSHTTPClient
+    private let state: NIOLockedValueBox<State>
+
+    struct State {
+        var received: [ReceivedRequest] = []
+        var forwarded = 0
+        var faults: [InjectedFault] = []
+        var rule: FaultRule?
+    }
+
+    public var url: String { server.url }
+
+    private init(server: LocalHTTPServer, client: AWSHTTPClient, state: NIOLockedValueBox<State>) {
+        self.server = server
+        self.client = client
+        self.state = state
+    }
+
+    public static func start(upstream: String, rule: FaultRule? = nil) async throws -> RecordingProxy {
+        let client = try AWSHTTPClient()
+        let state = NIOLockedValueBox(State(rule: rule))
+        let server = try await LocalHTTPServer { request in
+            let (index, fault) = state.withLockedValue { state -> (Int, InjectedFault?) in
+                state.received.append(request)
+                let index = state.received.count - 1
+                let fault = state.rule?(request, index)
+                if let fault { state.faults.append(fault) }
+                return (index, fault)
+            }
+            _ = index
+            if let fault { return Self.reply(for: fault) }
+            var headers = request.headers.filter { $0.name.lowercased() != "connection" }
+            headers.removeAll { $0.name.lowercased() == "content-length" }
+            do {
+                let response = try await client.send(
+                    HTTPRequestData(url: upstream + request.uri, method: request.method, headers: headers, body: request.body),
+                    timeout: .seconds(30))
+                state.withLockedValue { $0.forwarded += 1 }
+                return .respond(response)
+            } catch {
+                return .respond(HTTPResponseData(status: 502, body: Array("proxy: upstream failed: \(error)".utf8)))
+            }
+        }
+        return RecordingProxy(server: server, client: client, state: state)
+    }
+
+    public func stop() async {
+        await server.stop()
+        try? await client.shutdown()
+    }
+
+    /// Every request received, in order.
+    public var requests: [ReceivedRequest] { state.withLockedValue { $0.received } }
+    /// The `Action` of every request received, in order.
+    public var actions: [String] { requests.map { $0.formParameters["Action"] ?? "?" } }
+    /// How many requests reached moto.
+    public var forwardedCount: Int { state.withLockedValue { $0.forwarded } }
+    /// The faults injected so far.
+    public var injected: [InjectedFault] { state.withLockedValue { $0.faults } }
+
+    public func setRule(_ rule: FaultRule?) {
+        state.withLockedValue { $0.rule = rule }
+    }
+
+    public func clearRecording() {
+        state.withLockedValue {
+            $0.received = []
+            $0.faults = []
+            $0.forwarded = 0
+        }
+    }
+
+    static func reply(for fault: InjectedFault) -> ServerReply {
+        switch fault {
+        case .throttling:
+            return .respond(errorResponse(code: "Throttling", status: 400, message: "Rate exceeded", type: "Sender"))
+        case .serviceFailure:
+            return .respond(
+                errorResponse(code: "ServiceFailure", status: 500, message: "Service failure", type: "Receiver"))
+        case .unavailableHTML:
+            return .respond(
+                HTTPResponseData(
+                    status: 503, headers: [(name: "Content-Type", value: "text/html")],
+                    body: Array("<html><body><h1>503 Service Unavailable</h1></body></html>".utf8)))
+        case .dropConnection:
+            return .dropConnection
+        case .error(let code, let status, let message):
+            return .respond(
+                errorResponse(code: code, status: status, message: message, type: status >= 500 ? "Receiver" : "Sender"))
+        }
+    }
+
+    public static func errorResponse(code: String, status: Int, message: String, type: String) -> HTTPResponseData {
+        let body = """
+            <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>\(type)</Type>\
+            <Code>\(code)</Code><Message>\(message)</Message></Error>\
+            <RequestId>fault-\(UUID().uuidString.lowercased())</RequestId></ErrorResponse>
+            """
+        return HTTPResponseData(status: status, headers: [(name: "Content-Type", value: "text/xml")], body: Array(body.utf8))
+    }
+}
