@@ -83,21 +83,25 @@ public final class PrivateMoto: Sendable {
                 if await isReady(endpoint) { return PrivateMoto(endpoint: endpoint, process: process) }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            if process.isRunning { process.terminate() }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         throw MotoStartError()
     }
 
     static func isReady(_ endpoint: String) async -> Bool {
-        (try? await AWSHTTPClient.withClient { client in
-            try await client.send(HTTPRequestData(url: endpoint + "/moto-api/"), timeout: .seconds(1)).status == 200
-        }) ?? false
+        guard let port = URLComponents(string: endpoint)?.port, FreePort.accepts(port: port) else { return false }
+        return
+            (try? await AWSHTTPClient.withClient { client in
+                try await client.send(HTTPRequestData(url: endpoint + "/moto-api/"), timeout: .seconds(2)).status == 200
+            }) ?? false
     }
 
+    /// Kills the server. SIGKILL, because a child spawned from a Swift concurrency thread
+    /// inherits that thread's blocked signals, so SIGTERM may never arrive.
     public func stop() {
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }
@@ -110,6 +114,23 @@ public struct MotoStartError: Error, CustomStringConvertible {
 }
 
 public enum FreePort {
+    /// True when something accepts TCP connections on 127.0.0.1:`port`.
+    public static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return result == 0
+    }
+
     /// A TCP port on 127.0.0.1 that was free a moment ago.
     public static func find() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -130,4 +151,26 @@ public enum FreePort {
         guard named == 0 else { throw MotoStartError() }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
+extension Moto {
+    /// Runs `body` with a session (IAM and STS at `endpoint`, moto's test credentials unless
+    /// given), an admin for setup, and the transport; shuts the transport down afterwards.
+    public static func withSession<T: Sendable>(
+        endpoint: String? = Moto.endpoint, credentials: AWSCredentials? = testCredentials,
+        environment: [String: String] = [:], roleArn: String? = nil,
+        _ body: (AWSSession, MotoAdmin, AWSHTTPClient) async throws -> T
+    ) async throws -> T {
+        guard let endpoint else { throw NoMotoEndpoint() }
+        return try await AWSHTTPClient.withClient { transport in
+            var configuration = Moto.configuration(endpoint: endpoint, credentials: credentials, environment: environment)
+            configuration.roleArn = roleArn
+            let session = try AWSSession.make(configuration: configuration, transport: transport)
+            return try await body(session, MotoAdmin(endpoint: endpoint, transport: transport), transport)
+        }
+    }
+}
+
+public struct NoMotoEndpoint: Error, CustomStringConvertible {
+    public var description: String { Moto.skipReason }
 }

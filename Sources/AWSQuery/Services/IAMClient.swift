@@ -66,10 +66,12 @@ public struct IAMClient: Sendable {
         return AWSResult(value: IAMUser(response.result.child("User") ?? response.result), requestId: response.requestId)
     }
 
-    /// All users, following paging. `pathPrefix` narrows them (`/` is all).
-    public func listUsers(pathPrefix: String? = nil) async throws -> AWSResult<[IAMUser]> {
+    /// All users, following paging. `pathPrefix` narrows them (`/` is all); `pageSize` sets
+    /// `MaxItems` per page (IAM's default is 100).
+    public func listUsers(pathPrefix: String? = nil, pageSize: Int? = nil) async throws -> AWSResult<[IAMUser]> {
         var parameters: [QueryParameter] = []
         if let pathPrefix { parameters.append(QueryParameter("PathPrefix", pathPrefix)) }
+        if let pageSize { parameters.append(QueryParameter("MaxItems", String(pageSize))) }
         return try await paged("ListUsers", parameters, list: "Users", IAMUser.init)
     }
 
