@@ -4,7 +4,9 @@ import Testing
 
 @testable import AWSQuery
 
-@Suite("IAM operations against moto", .enabled(if: Moto.isAvailable, "no moto server: CONSOLE_ACCESS_MOTO_ENDPOINT is unset (make test sets it)"))
+@Suite(
+    "IAM operations against moto",
+    .enabled(if: Moto.isAvailable, "no moto server: CONSOLE_ACCESS_MOTO_ENDPOINT is unset (make test sets it)"))
 struct IAMOperationsTests {
     @Test("login profile: get, create, create again, update, delete, delete again")
     func loginProfileLifecycle() async throws {
@@ -25,12 +27,14 @@ struct IAMOperationsTests {
             #expect(created.requestId?.isEmpty == false)
 
             let again = await #expect(throws: AWSServiceError.self) {
-                try await iam.createLoginProfile(userName: user, password: "Temp-Passw0rd!x", passwordResetRequired: true)
+                try await iam.createLoginProfile(
+                    userName: user, password: "Temp-Passw0rd!x", passwordResetRequired: true)
             }
             #expect(again?.code == "EntityAlreadyExists")
             #expect(again?.httpStatus == 409)
 
-            _ = try await iam.updateLoginProfile(userName: user, password: "Other-Passw0rd!y", passwordResetRequired: true)
+            _ = try await iam.updateLoginProfile(
+                userName: user, password: "Other-Passw0rd!y", passwordResetRequired: true)
             let profile = try await iam.getLoginProfile(userName: user)
             #expect(profile.value.userName == user)
             #expect(profile.value.createDate != nil)
@@ -55,7 +59,8 @@ struct IAMOperationsTests {
             #expect(attached.first?.policyName == "IAMUserChangePassword")
 
             let missing = await #expect(throws: AWSServiceError.self) {
-                try await session.iam.attachUserPolicy(userName: user, policyArn: "arn:aws:iam::aws:policy/NoSuchPolicyX")
+                try await session.iam.attachUserPolicy(
+                    userName: user, policyArn: "arn:aws:iam::aws:policy/NoSuchPolicyX")
             }
             #expect(missing?.code == "NoSuchEntity")
         }
@@ -148,7 +153,9 @@ struct IAMOperationsTests {
     }
 }
 
-@Suite("STS operations against moto", .enabled(if: Moto.isAvailable, "no moto server: CONSOLE_ACCESS_MOTO_ENDPOINT is unset (make test sets it)"))
+@Suite(
+    "STS operations against moto",
+    .enabled(if: Moto.isAvailable, "no moto server: CONSOLE_ACCESS_MOTO_ENDPOINT is unset (make test sets it)"))
 struct STSOperationsTests {
     @Test("GetCallerIdentity answers account and ARN")
     func callerIdentity() async throws {
@@ -185,7 +192,8 @@ struct STSOperationsTests {
             let role = try await admin.createRole(Moto.uniqueName("webrole"))
             let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
             let sts = STSContext(
-                endpoint: .sts(region: "us-east-1", override: proxy.url), transport: transport, logger: .init(label: "t"))
+                endpoint: .sts(region: "us-east-1", override: proxy.url), transport: transport,
+                logger: .init(label: "t"))
             let result = await Result(catching: {
                 try await sts.client(credentials: nil).assumeRoleWithWebIdentity(
                     roleArn: role, sessionName: "web", webIdentityToken: "header.payload.signature")

@@ -37,7 +37,9 @@ struct QueryClientTests {
     }
 
     static func xml(_ status: Int, _ body: String, headers: [(name: String, value: String)] = []) -> ServerReply {
-        .respond(HTTPResponseData(status: status, headers: [(name: "Content-Type", value: "text/xml")] + headers, body: Array(body.utf8)))
+        .respond(
+            HTTPResponseData(
+                status: status, headers: [(name: "Content-Type", value: "text/xml")] + headers, body: Array(body.utf8)))
     }
 
     @Test("a request is a signed form POST with every parameter encoded")
@@ -45,7 +47,10 @@ struct QueryClientTests {
         let seen = NIOLockedValueBox<[ReceivedRequest]>([])
         try await withServer({ request in
             seen.withLockedValue { $0.append(request) }
-            return Self.xml(200, "<UpdateLoginProfileResponse><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></UpdateLoginProfileResponse>")
+            return Self.xml(
+                200,
+                "<UpdateLoginProfileResponse><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></UpdateLoginProfileResponse>"
+            )
         }) { iam, server in
             let result = try await iam.updateLoginProfile(
                 userName: "alice+ops@example.com", password: "p&ss=w+rd %20 ~ü", passwordResetRequired: true)
@@ -83,8 +88,13 @@ struct QueryClientTests {
             let members = names.map {
                 "<member><UserName>\($0)</UserName><UserId>id-\($0)</UserId><Arn>arn:aws:iam::123456789012:user/\($0)</Arn><Path>/</Path><CreateDate>2024-01-02T03:04:05Z</CreateDate></member>"
             }.joined()
-            let truncation = next.map { "<IsTruncated>true</IsTruncated><Marker>\($0)</Marker>" } ?? "<IsTruncated>false</IsTruncated>"
-            return Self.xml(200, "<ListUsersResponse><ListUsersResult><Users>\(members)</Users>\(truncation)</ListUsersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListUsersResponse>")
+            let truncation =
+                next.map { "<IsTruncated>true</IsTruncated><Marker>\($0)</Marker>" }
+                ?? "<IsTruncated>false</IsTruncated>"
+            return Self.xml(
+                200,
+                "<ListUsersResponse><ListUsersResult><Users>\(members)</Users>\(truncation)</ListUsersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListUsersResponse>"
+            )
         }) { iam, _ in
             let users = try await iam.listUsers(pageSize: 2).value
             #expect(users.map(\.userName) == ["u1", "u2", "u3", "u4", "u5"])
@@ -96,10 +106,14 @@ struct QueryClientTests {
     @Test("<ErrorResponse><Error> gives code, message, status, request id and fault")
     func errorShapeSingle() async throws {
         try await withServer({ _ in
-            Self.xml(409, "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>EntityAlreadyExists</Code><Message>Login Profile for user bob already exists.</Message></Error><RequestId>rid-409</RequestId></ErrorResponse>")
+            Self.xml(
+                409,
+                "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>EntityAlreadyExists</Code><Message>Login Profile for user bob already exists.</Message></Error><RequestId>rid-409</RequestId></ErrorResponse>"
+            )
         }) { iam, _ in
             let error = await #expect(throws: AWSServiceError.self) {
-                try await iam.createLoginProfile(userName: "bob", password: "Secret-Pass-1", passwordResetRequired: true)
+                try await iam.createLoginProfile(
+                    userName: "bob", password: "Secret-Pass-1", passwordResetRequired: true)
             }
             #expect(error?.code == "EntityAlreadyExists")
             #expect(error?.message == "Login Profile for user bob already exists.")
@@ -117,7 +131,10 @@ struct QueryClientTests {
     @Test("<ErrorResponse><Errors><Error> is read too, and throttling is retryable")
     func errorShapeWrapped() async throws {
         try await withServer({ _ in
-            Self.xml(400, "<ErrorResponse><Errors><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></Errors><RequestID>rid-thr</RequestID></ErrorResponse>")
+            Self.xml(
+                400,
+                "<ErrorResponse><Errors><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></Errors><RequestID>rid-thr</RequestID></ErrorResponse>"
+            )
         }) { iam, _ in
             let error = await #expect(throws: AWSServiceError.self) { try await iam.getUser(userName: "x") }
             #expect(error?.code == "Throttling")
@@ -129,7 +146,10 @@ struct QueryClientTests {
     @Test("an HTML 503 page is a clear, retryable client error")
     func htmlError() async throws {
         try await withServer({ _ in
-            .respond(HTTPResponseData(status: 503, headers: [(name: "Content-Type", value: "text/html")], body: Array("<html><body><h1>503 Service Unavailable</h1><p>Back soon</p></body></html>".utf8)))
+            .respond(
+                HTTPResponseData(
+                    status: 503, headers: [(name: "Content-Type", value: "text/html")],
+                    body: Array("<html><body><h1>503 Service Unavailable</h1><p>Back soon</p></body></html>".utf8)))
         }) { iam, _ in
             let error = await #expect(throws: AWSClientError.self) { try await iam.getUser(userName: "x") }
             #expect(error?.kind == .invalidResponse(httpStatus: 503))
@@ -186,7 +206,10 @@ struct QueryClientTests {
         let password = "Hunter2-Very-Secret!"
         try await withServer({ request in
             let echoed = request.formParameters["Password"] ?? ""
-            return Self.xml(400, "<ErrorResponse><Error><Code>PasswordPolicyViolation</Code><Message>Password \(echoed) does not meet policy</Message></Error><RequestId>r</RequestId></ErrorResponse>")
+            return Self.xml(
+                400,
+                "<ErrorResponse><Error><Code>PasswordPolicyViolation</Code><Message>Password \(echoed) does not meet policy</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+            )
         }) { iam, _ in
             let error = await #expect(throws: AWSServiceError.self) {
                 try await iam.createLoginProfile(userName: "u", password: password, passwordResetRequired: true)
@@ -199,9 +222,15 @@ struct QueryClientTests {
     @Test("clock skew is named when a signature error comes with a far-off Date")
     func clockSkew() async throws {
         let skewed = Date().addingTimeInterval(3600)
-        try await withServer(clock: { skewed }, { _ in
-            Self.xml(403, "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>Signature expired</Message></Error><RequestId>r</RequestId></ErrorResponse>", headers: [(name: "Date", value: Self.httpDate(Date()))])
-        }) { iam, _ in
+        try await withServer(
+            clock: { skewed },
+            { _ in
+                Self.xml(
+                    403,
+                    "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>Signature expired</Message></Error><RequestId>r</RequestId></ErrorResponse>",
+                    headers: [(name: "Date", value: Self.httpDate(Date()))])
+            }
+        ) { iam, _ in
             let error = await #expect(throws: AWSServiceError.self) { try await iam.getUser(userName: "u") }
             #expect(error?.description.contains("local clock is 60 minute(s) ahead") == true)
         }
@@ -211,9 +240,15 @@ struct QueryClientTests {
     func debugLogging() async throws {
         let capture = LogCapture()
         let password = "Log-Leak-Canary-Pass-42"
-        try await withServer(logger: capture.logger(), { _ in
-            Self.xml(200, "<CreateLoginProfileResponse><CreateLoginProfileResult><LoginProfile><UserName>carol</UserName></LoginProfile></CreateLoginProfileResult><ResponseMetadata><RequestId>rid-log</RequestId></ResponseMetadata></CreateLoginProfileResponse>")
-        }) { iam, _ in
+        try await withServer(
+            logger: capture.logger(),
+            { _ in
+                Self.xml(
+                    200,
+                    "<CreateLoginProfileResponse><CreateLoginProfileResult><LoginProfile><UserName>carol</UserName></LoginProfile></CreateLoginProfileResult><ResponseMetadata><RequestId>rid-log</RequestId></ResponseMetadata></CreateLoginProfileResponse>"
+                )
+            }
+        ) { iam, _ in
             _ = try await iam.createLoginProfile(userName: "carol", password: password, passwordResetRequired: true)
         }
         let text = capture.text

@@ -29,7 +29,8 @@ struct SharedConfigTests {
 
     @Test("credentials file: [name] sections, CRLF, nested blocks skipped, keys lower-cased")
     func credentialsFile() {
-        let text = "[default]\r\nAWS_ACCESS_KEY_ID = AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key = abc/def+ghi\r\n[other]\r\ns3 =\r\n  max_concurrent_requests = 20\r\naws_access_key_id = B\r\n"
+        let text =
+            "[default]\r\nAWS_ACCESS_KEY_ID = AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key = abc/def+ghi\r\n[other]\r\ns3 =\r\n  max_concurrent_requests = 20\r\naws_access_key_id = B\r\n"
         let profiles = SharedConfig.parse(text, isConfigFile: false)
         #expect(profiles["default"]?["aws_access_key_id"] == "AKIAIOSFODNN7EXAMPLE")
         #expect(profiles["default"]?["aws_secret_access_key"] == "abc/def+ghi")
@@ -41,7 +42,8 @@ struct SharedConfigTests {
     func loadAndMerge() throws {
         let dir = try TemporaryDirectory()
         let config = try dir.write("config", "[profile p]\nregion = us-west-2\naws_access_key_id = FROMCONFIG\n")
-        let credentials = try dir.write("credentials", "[p]\naws_access_key_id = FROMCREDS\naws_secret_access_key = s\n")
+        let credentials = try dir.write(
+            "credentials", "[p]\naws_access_key_id = FROMCREDS\naws_secret_access_key = s\n")
         let shared = try SharedConfig.load(environment: [
             "AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": credentials, "HOME": "/nonexistent",
         ])

@@ -31,7 +31,8 @@ struct SigV4SuiteTests {
     }
 
     @Test(
-        "header signing matches AWS's expected output", .enabled(if: suiteAvailable, "AWS signing test suite not found"),
+        "header signing matches AWS's expected output",
+        .enabled(if: suiteAvailable, "AWS signing test suite not found"),
         arguments: caseNames)
     func signingCase(_ name: String) throws {
         let folder = Self.suiteRoot.appendingPathComponent(name)
@@ -43,13 +44,13 @@ struct SigV4SuiteTests {
         }
 
         let credentials = AWSCredentials(
-            accessKeyId: context.credentials.access_key_id, secretAccessKey: context.credentials.secret_access_key,
+            accessKeyId: context.credentials.accessKeyId, secretAccessKey: context.credentials.secretAccessKey,
             sessionToken: context.credentials.token)
         let signer = SigV4Signer(
             credentials: credentials, region: context.region, service: context.service,
             options: .init(
-                normalizePath: context.normalize, signBody: context.sign_body,
-                omitSessionToken: context.omit_session_token ?? false))
+                normalizePath: context.normalize, signBody: context.signBody,
+                omitSessionToken: context.omitSessionToken ?? false))
         let date = try #require(ISO8601.parse(context.timestamp))
         let result = signer.sign(
             SignableRequest(
@@ -58,31 +59,47 @@ struct SigV4SuiteTests {
 
         #expect(result.canonicalRequest == (try expected("header-canonical-request.txt")))
         #expect(result.stringToSign == (try expected("header-string-to-sign.txt")))
-        #expect(result.signature == (try expected("header-signature.txt")).trimmingCharacters(in: .whitespacesAndNewlines))
-        let expectedSigned = try SuiteRequest.parse(Data(contentsOf: folder.appendingPathComponent("header-signed-request.txt")))
+        #expect(
+            result.signature == (try expected("header-signature.txt")).trimmingCharacters(in: .whitespacesAndNewlines))
+        let expectedSigned = try SuiteRequest.parse(
+            Data(contentsOf: folder.appendingPathComponent("header-signed-request.txt")))
         let expectedAuthorization = try #require(expectedSigned.headers.first { $0.name == "Authorization" }?.value)
         #expect(result.authorization == expectedAuthorization)
         // Every header of the expected signed request is present with the same value.
         for header in expectedSigned.headers {
             let ours = result.signedRequest.headers.filter { $0.name.lowercased() == header.name.lowercased() }
-            #expect(ours.contains { SigV4Signer.foldSpaces($0.value) == SigV4Signer.foldSpaces(header.value) }, "header \(header.name)")
+            #expect(
+                ours.contains { SigV4Signer.foldSpaces($0.value) == SigV4Signer.foldSpaces(header.value) },
+                "header \(header.name)")
         }
     }
 }
 
 struct SuiteContext: Decodable {
     struct Credentials: Decodable {
-        let access_key_id: String
-        let secret_access_key: String
+        let accessKeyId: String
+        let secretAccessKey: String
         let token: String?
+
+        enum CodingKeys: String, CodingKey {
+            case accessKeyId = "access_key_id"
+            case secretAccessKey = "secret_access_key"
+            case token
+        }
     }
     let credentials: Credentials
     let normalize: Bool
     let region: String
     let service: String
-    let sign_body: Bool
+    let signBody: Bool
     let timestamp: String
-    let omit_session_token: Bool?
+    let omitSessionToken: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case credentials, normalize, region, service, timestamp
+        case signBody = "sign_body"
+        case omitSessionToken = "omit_session_token"
+    }
 }
 
 /// A raw HTTP request as the suite writes it: request line, headers (continuation lines start

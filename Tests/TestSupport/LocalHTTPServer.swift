@@ -89,7 +89,8 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             guard let head else { return }
             let request = ReceivedRequest(
-                method: head.method.rawValue, uri: head.uri, headers: head.headers.map { (name: $0.name, value: $0.value) },
+                method: head.method.rawValue, uri: head.uri,
+                headers: head.headers.map { (name: $0.name, value: $0.value) },
                 body: body)
             let keepAlive = head.isKeepAlive
             let handler = self.handler
@@ -102,7 +103,8 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                     context.close(promise: nil)
                 case .respond(let response):
                     var headers = HTTPHeaders()
-                    for header in response.headers where header.name.lowercased() != "content-length"
+                    for header in response.headers
+                    where header.name.lowercased() != "content-length"
                         && header.name.lowercased() != "transfer-encoding" && header.name.lowercased() != "connection"
                     {
                         headers.add(name: header.name, value: header.value)
@@ -113,7 +115,8 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                         version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
                     context.write(NIOAny(HTTPServerResponsePart.head(responseHead)), promise: nil)
                     context.write(
-                        NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
+                        NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil
+                    )
                     context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
                         if !keepAlive { loopBound.value.close(promise: nil) }
                     }

@@ -141,7 +141,9 @@ public enum FreePort {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw MotoStartError() }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -163,10 +165,12 @@ extension Moto {
     ) async throws -> T {
         guard let endpoint else { throw NoMotoEndpoint() }
         return try await AWSHTTPClient.withClient { transport in
-            var configuration = Moto.configuration(endpoint: endpoint, credentials: credentials, environment: environment)
+            var configuration = Moto.configuration(
+                endpoint: endpoint, credentials: credentials, environment: environment)
             configuration.roleArn = roleArn
             let session = try AWSSession.make(configuration: configuration, transport: transport)
-            return try await body(session, MotoAdmin(endpoint: endpoint, transport: transport), transport)
+            let admin = MotoAdmin(endpoint: endpoint, transport: transport, credentials: credentials ?? testCredentials)
+            return try await body(session, admin, transport)
         }
     }
 }

@@ -16,13 +16,15 @@ public struct MotoAdmin: Sendable {
 
     @discardableResult
     public func createUser(_ name: String, path: String = "/") async throws -> String {
-        let response = try await iam.call("CreateUser", [QueryParameter("UserName", name), QueryParameter("Path", path)])
+        let response = try await iam.call(
+            "CreateUser", [QueryParameter("UserName", name), QueryParameter("Path", path)])
         return response.result.child(path: "User", "Arn")?.text ?? ""
     }
 
     public func createLoginProfile(_ name: String, password: String) async throws {
         _ = try await iam.call(
-            "CreateLoginProfile", [QueryParameter("UserName", name), QueryParameter("Password", password, secret: true)])
+            "CreateLoginProfile",
+            [QueryParameter("UserName", name), QueryParameter("Password", password, secret: true)])
     }
 
     /// Creates an access key and returns its id and secret.
@@ -40,7 +42,8 @@ public struct MotoAdmin: Sendable {
 
     /// Creates a role any principal may assume; returns its ARN.
     public func createRole(_ name: String) async throws -> String {
-        let trust = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:AssumeRoleWithWebIdentity"]}]}"#
+        let trust =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:AssumeRoleWithWebIdentity"]}]}"#
         let response = try await iam.call(
             "CreateRole", [QueryParameter("RoleName", name), QueryParameter("AssumeRolePolicyDocument", trust)])
         return response.result.child(path: "Role", "Arn")?.text ?? ""
@@ -61,6 +64,7 @@ public struct MotoAdmin: Sendable {
 
     public func updateAccountPasswordPolicy(_ parameters: [String: String]) async throws {
         _ = try await iam.call(
-            "UpdateAccountPasswordPolicy", parameters.sorted { $0.key < $1.key }.map { QueryParameter($0.key, $0.value) })
+            "UpdateAccountPasswordPolicy",
+            parameters.sorted { $0.key < $1.key }.map { QueryParameter($0.key, $0.value) })
     }
 }

@@ -59,7 +59,8 @@ public final class RecordingProxy: Sendable {
             headers.removeAll { $0.name.lowercased() == "content-length" }
             do {
                 let response = try await client.send(
-                    HTTPRequestData(url: upstream + request.uri, method: request.method, headers: headers, body: request.body),
+                    HTTPRequestData(
+                        url: upstream + request.uri, method: request.method, headers: headers, body: request.body),
                     timeout: .seconds(30))
                 state.withLockedValue { $0.forwarded += 1 }
                 return .respond(response)
@@ -112,7 +113,8 @@ public final class RecordingProxy: Sendable {
             return .dropConnection
         case .error(let code, let status, let message):
             return .respond(
-                errorResponse(code: code, status: status, message: message, type: status >= 500 ? "Receiver" : "Sender"))
+                errorResponse(code: code, status: status, message: message, type: status >= 500 ? "Receiver" : "Sender")
+            )
         }
     }
 
@@ -122,6 +124,7 @@ public final class RecordingProxy: Sendable {
             <Code>\(code)</Code><Message>\(message)</Message></Error>\
             <RequestId>fault-\(UUID().uuidString.lowercased())</RequestId></ErrorResponse>
             """
-        return HTTPResponseData(status: status, headers: [(name: "Content-Type", value: "text/xml")], body: Array(body.utf8))
+        return HTTPResponseData(
+            status: status, headers: [(name: "Content-Type", value: "text/xml")], body: Array(body.utf8))
     }
 }

@@ -85,7 +85,8 @@ public actor RefreshingCredentialProvider: CredentialProvider {
 
     /// - Parameter refreshMargin: refresh when the credentials expire within this many seconds (default 5 minutes).
     public init(
-        _ base: any CredentialProvider, refreshMargin: TimeInterval = 300, clock: @escaping @Sendable () -> Date = Date.init
+        _ base: any CredentialProvider, refreshMargin: TimeInterval = 300,
+        clock: @escaping @Sendable () -> Date = Date.init
     ) {
         self.base = base
         self.name = base.name

@@ -36,11 +36,14 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
         let secret = environment["AWS_SECRET_ACCESS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         switch (id, secret) {
         case (nil, nil):
-            throw CredentialError.notFound(source: name, reason: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
+            throw CredentialError.notFound(
+                source: name, reason: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
         case (.some, nil):
-            throw CredentialError.misconfigured(source: name, reason: "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
+            throw CredentialError.misconfigured(
+                source: name, reason: "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
         case (nil, .some):
-            throw CredentialError.misconfigured(source: name, reason: "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
+            throw CredentialError.misconfigured(
+                source: name, reason: "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
         case (let id?, let secret?):
             return AWSCredentials(
                 accessKeyId: id, secretAccessKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"],

@@ -2,28 +2,39 @@ import Foundation
 
 /// The JSON shape both the ECS container endpoint and EC2 instance metadata answer with.
 struct MetadataCredentialsDocument: Decodable {
-    let Code: String?
-    let Message: String?
-    let AccessKeyId: String?
-    let SecretAccessKey: String?
-    let Token: String?
-    let Expiration: String?
+    let code: String?
+    let message: String?
+    let accessKeyId: String?
+    let secretAccessKey: String?
+    let token: String?
+    let expiration: String?
+
+    enum CodingKeys: String, CodingKey {
+        case code = "Code"
+        case message = "Message"
+        case accessKeyId = "AccessKeyId"
+        case secretAccessKey = "SecretAccessKey"
+        case token = "Token"
+        case expiration = "Expiration"
+    }
 
     func credentials(source: String) throws -> AWSCredentials {
-        if let code = Code, code != "Success" {
-            throw CredentialError.fetchFailed(source: source, reason: "the endpoint answered \(code): \(Message ?? "")")
+        if let code, code != "Success" {
+            throw CredentialError.fetchFailed(source: source, reason: "the endpoint answered \(code): \(message ?? "")")
         }
-        guard let id = AccessKeyId, let secret = SecretAccessKey, !id.isEmpty, !secret.isEmpty else {
+        guard let id = accessKeyId, let secret = secretAccessKey, !id.isEmpty, !secret.isEmpty else {
             throw CredentialError.fetchFailed(source: source, reason: "the answer has no AccessKeyId/SecretAccessKey")
         }
         return AWSCredentials(
-            accessKeyId: id, secretAccessKey: secret, sessionToken: Token, expiration: Expiration.flatMap(ISO8601.parse),
+            accessKeyId: id, secretAccessKey: secret, sessionToken: token,
+            expiration: expiration.flatMap(ISO8601.parse),
             source: source)
     }
 
     static func decode(_ body: [UInt8], source: String) throws -> AWSCredentials {
         do {
-            return try JSONDecoder().decode(MetadataCredentialsDocument.self, from: Data(body)).credentials(source: source)
+            return try JSONDecoder().decode(MetadataCredentialsDocument.self, from: Data(body)).credentials(
+                source: source)
         } catch let error as CredentialError {
             throw error
         } catch {
@@ -54,7 +65,8 @@ public struct ContainerCredentialProvider: CredentialProvider {
             guard Self.isAllowed(fullURI: full) else {
                 throw CredentialError.misconfigured(
                     source: name,
-                    reason: "AWS_CONTAINER_CREDENTIALS_FULL_URI must use https or a loopback/ECS/EKS address, not \(full)")
+                    reason:
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI must use https or a loopback/ECS/EKS address, not \(full)")
             }
             url = full
         } else {
@@ -68,15 +80,20 @@ public struct ContainerCredentialProvider: CredentialProvider {
                 throw CredentialError.fetchFailed(source: name, reason: "cannot read \(tokenFile)")
             }
             headers.append(
-                (name: "Authorization", value: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+                (
+                    name: "Authorization",
+                    value: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                ))
         } else if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"], !token.isEmpty {
             headers.append((name: "Authorization", value: token))
         }
         let response: HTTPResponseData
         do {
-            response = try await transport.send(HTTPRequestData(url: url, method: "GET", headers: headers), timeout: timeout)
+            response = try await transport.send(
+                HTTPRequestData(url: url, method: "GET", headers: headers), timeout: timeout)
         } catch {
-            throw CredentialError.fetchFailed(source: name, reason: "\(TransportErrors.map(error, action: "GET \(url)"))")
+            throw CredentialError.fetchFailed(
+                source: name, reason: "\(TransportErrors.map(error, action: "GET \(url)"))")
         }
         guard response.status == 200 else {
             throw CredentialError.fetchFailed(source: name, reason: "\(url) answered HTTP \(response.status)")
@@ -110,7 +127,8 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
     }
 
     var endpoint: String {
-        var value = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+        var value =
+            environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "http://169.254.169.254"
         while value.hasSuffix("/") { value.removeLast() }
         return value
@@ -160,9 +178,11 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
 
     private func get(_ url: String, headers: [(name: String, value: String)]) async throws -> HTTPResponseData {
         do {
-            return try await transport.send(HTTPRequestData(url: url, method: "GET", headers: headers), timeout: timeout)
+            return try await transport.send(
+                HTTPRequestData(url: url, method: "GET", headers: headers), timeout: timeout)
         } catch {
-            throw CredentialError.fetchFailed(source: name, reason: "\(TransportErrors.map(error, action: "GET \(url)"))")
+            throw CredentialError.fetchFailed(
+                source: name, reason: "\(TransportErrors.map(error, action: "GET \(url)"))")
         }
     }
 }

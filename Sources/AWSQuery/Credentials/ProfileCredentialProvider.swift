@@ -27,7 +27,11 @@ public struct ProfileCredentialProvider: CredentialProvider {
 
     public func credentials() async throws -> AWSCredentials {
         guard config.hasProfile(profileName) else {
-            if explicitlyNamed { throw CredentialError.misconfigured(source: name, reason: "the profile does not exist in \(config.configPath) or \(config.credentialsPath)") }
+            if explicitlyNamed {
+                throw CredentialError.misconfigured(
+                    source: name,
+                    reason: "the profile does not exist in \(config.configPath) or \(config.credentialsPath)")
+            }
             throw CredentialError.notFound(
                 source: name, reason: "no such profile in \(config.credentialsPath) or \(config.configPath)")
         }
@@ -37,7 +41,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
     private func resolve(_ profile: String, visited: [String]) async throws -> AWSCredentials {
         guard let settings = config.profile(profile) else {
             throw CredentialError.misconfigured(
-                source: name, reason: "source_profile '\(profile)' (via \(visited.joined(separator: " → "))) does not exist")
+                source: name,
+                reason: "source_profile '\(profile)' (via \(visited.joined(separator: " → "))) does not exist")
         }
         if visited.contains(profile) {
             throw CredentialError.misconfigured(
@@ -72,7 +77,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
                 source = try self.credentialSource(credentialSource, profile: profile)
             case (nil, nil):
                 throw CredentialError.misconfigured(
-                    source: name, reason: "profile '\(profile)' has role_arn but neither source_profile nor credential_source")
+                    source: name,
+                    reason: "profile '\(profile)' has role_arn but neither source_profile nor credential_source")
             case (.some, .some):
                 throw CredentialError.misconfigured(
                     source: name, reason: "profile '\(profile)' has both source_profile and credential_source")
@@ -81,7 +87,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
             if let text = settings["duration_seconds"] {
                 guard let value = Int(text), value >= 900, value <= 43_200 else {
                     throw CredentialError.misconfigured(
-                        source: name, reason: "duration_seconds must be a whole number from 900 to 43200, not '\(text)'")
+                        source: name, reason: "duration_seconds must be a whole number from 900 to 43200, not '\(text)'"
+                    )
                 }
                 duration = value
             }
@@ -123,12 +130,15 @@ public struct ProfileCredentialProvider: CredentialProvider {
     private func credentialSource(_ value: String, profile: String) throws -> any CredentialProvider {
         switch value {
         case "Environment": return EnvironmentCredentialProvider(environment: environment)
-        case "Ec2InstanceMetadata": return InstanceMetadataCredentialProvider(environment: environment, transport: sts.transport)
+        case "Ec2InstanceMetadata":
+            return InstanceMetadataCredentialProvider(environment: environment, transport: sts.transport)
         case "EcsContainer": return ContainerCredentialProvider(environment: environment, transport: sts.transport)
         default:
             throw CredentialError.misconfigured(
                 source: name,
-                reason: "profile '\(profile)' has credential_source '\(value)'; expected Environment, Ec2InstanceMetadata or EcsContainer")
+                reason:
+                    "profile '\(profile)' has credential_source '\(value)'; expected Environment, Ec2InstanceMetadata or EcsContainer"
+            )
         }
     }
 }

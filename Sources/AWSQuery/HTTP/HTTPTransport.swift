@@ -11,7 +11,8 @@ public struct HTTPRequestData: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
-    public init(url: String, method: String = "GET", headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(url: String, method: String = "GET", headers: [(name: String, value: String)] = [], body: [UInt8] = [])
+    {
         self.url = url
         self.method = method
         self.headers = headers
@@ -73,7 +74,8 @@ public final class AWSHTTPClient: HTTPTransport {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let bundle = settings.caBundlePath {
             guard FileManager.default.isReadableFile(atPath: bundle) else {
-                throw AWSClientError(.invalidRequest, action: "setup", detail: "AWS_CA_BUNDLE \(bundle) is not readable")
+                throw AWSClientError(
+                    .invalidRequest, action: "setup", detail: "AWS_CA_BUNDLE \(bundle) is not readable")
             }
             tls.trustRoots = .file(bundle)
         }

@@ -177,7 +177,8 @@ public struct QueryClient: Sendable {
                 errorCode = "InvalidResponse"
                 throw AWSClientError(
                     .invalidResponse(httpStatus: response.status), action: action,
-                    detail: "the body is not the expected XML (\(error)): \(Self.snippet(response.body, secrets: secrets))")
+                    detail:
+                        "the body is not the expected XML (\(error)): \(Self.snippet(response.body, secrets: secrets))")
             }
         }
 

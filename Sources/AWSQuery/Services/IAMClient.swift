@@ -14,7 +14,9 @@ public struct IAMClient: Sendable {
 
     public func getLoginProfile(userName: String) async throws -> AWSResult<LoginProfile> {
         let response = try await query.call("GetLoginProfile", [user(userName)])
-        return AWSResult(value: LoginProfile(response.result.child("LoginProfile") ?? response.result), requestId: response.requestId)
+        return AWSResult(
+            value: LoginProfile(response.result.child("LoginProfile") ?? response.result), requestId: response.requestId
+        )
     }
 
     /// Creates a console password. The password is sent, never logged.
@@ -27,7 +29,9 @@ public struct IAMClient: Sendable {
                 user(userName), QueryParameter("Password", password, secret: true),
                 QueryParameter("PasswordResetRequired", passwordResetRequired ? "true" : "false"),
             ])
-        return AWSResult(value: LoginProfile(response.result.child("LoginProfile") ?? response.result), requestId: response.requestId)
+        return AWSResult(
+            value: LoginProfile(response.result.child("LoginProfile") ?? response.result), requestId: response.requestId
+        )
     }
 
     /// Replaces a console password. The password is sent, never logged.
@@ -51,7 +55,8 @@ public struct IAMClient: Sendable {
     // MARK: Policies
 
     public func attachUserPolicy(userName: String, policyArn: String) async throws -> AWSResult<Void> {
-        let response = try await query.call("AttachUserPolicy", [user(userName), QueryParameter("PolicyArn", policyArn)])
+        let response = try await query.call(
+            "AttachUserPolicy", [user(userName), QueryParameter("PolicyArn", policyArn)])
         return AWSResult(value: (), requestId: response.requestId)
     }
 
@@ -63,7 +68,8 @@ public struct IAMClient: Sendable {
 
     public func getUser(userName: String) async throws -> AWSResult<IAMUser> {
         let response = try await query.call("GetUser", [user(userName)])
-        return AWSResult(value: IAMUser(response.result.child("User") ?? response.result), requestId: response.requestId)
+        return AWSResult(
+            value: IAMUser(response.result.child("User") ?? response.result), requestId: response.requestId)
     }
 
     /// All users, following paging. `pathPrefix` narrows them (`/` is all); `pageSize` sets
