@@ -1,10 +1,38 @@
 import ArgumentParser
+import ConsoleAccess
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @main
 struct ConsoleAccessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console-access",
         abstract: "Turn HR and access-review CSV files into AWS IAM console-access changes.",
-        subcommands: [ValidateCommand.self]
+        discussion: """
+            Exit codes: 0 success (every change made or already as asked); 1 a change failed or a user \
+            was not found; 2 usage or input error; 3 credentials or authorization failure; \
+            130 interrupted.
+            """,
+        subcommands: [ModifyCommand.self, ValidateCommand.self]
     )
+
+    /// Runs the command, mapping usage errors to exit code 2 (argument-parser's default is 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error))
+                Glibc.exit(ExitStatus.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }

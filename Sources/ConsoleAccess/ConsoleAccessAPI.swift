@@ -1,0 +1,204 @@
+import AWSQuery
+import Foundation
+import Logging
+
+/// Why a run could not start: the identity check or the setup failed before any change.
+public struct SetupError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    /// True for missing credentials and authorization failures (exit code 3).
+    public let isCredentialsProblem: Bool
+    public let errorCode: String?
+    public let requestId: String?
+
+    public var description: String { message }
+
+    public init(message: String, isCredentialsProblem: Bool, errorCode: String? = nil, requestId: String? = nil) {
+        self.message = message
+        self.isCredentialsProblem = isCredentialsProblem
+        self.errorCode = errorCode
+        self.requestId = requestId
+    }
+
+    /// Classifies an error thrown while setting up.
+    public init(_ error: any Error, during step: String) {
+        switch error {
+        case let error as AWSServiceError:
+            self.init(
+                message: "\(step): \(error)", isCredentialsProblem: AWSErrorCodes.isAuthorization(error.code),
+                errorCode: error.code, requestId: error.requestId)
+        case let error as CredentialError:
+            self.init(message: "\(step): \(error)", isCredentialsProblem: true, errorCode: "NoCredentials")
+        case let error as AWSConfigurationError:
+            self.init(message: "\(step): \(error)", isCredentialsProblem: false, errorCode: "InvalidConfiguration")
+        default:
+            self.init(message: "\(step): \(error)", isCredentialsProblem: false)
+        }
+    }
+}
+
+/// The process exit codes of console-access, shared by every command.
+public enum ExitStatus: Int32, Sendable {
+    /// Every row changed or was already as asked.
+    case success = 0
+    /// A change failed, or a user was not found.
+    case failure = 1
+    /// Usage or input error (bad option, bad file, invalid row).
+    case usage = 2
+    /// Credentials missing, or authorization failed.
+    case credentials = 3
+    /// Stopped by SIGINT/SIGTERM.
+    case interrupted = 130
+
+    /// The exit status for one outcome.
+    public static func of(_ outcome: Outcome) -> ExitStatus {
+        if outcome.succeeded { return .success }
+        if outcome.status == .invalid { return .usage }
+        if outcome.isAuthorizationFailure || outcome.errorCode == "NoCredentials" { return .credentials }
+        return .failure
+    }
+}
+
+extension ConsoleAccessService {
+    /// Confirms who we are (`GetCallerIdentity`, before any change) and reads the account
+    /// password policy once. A policy that cannot be read for lack of permission is noted in
+    /// `notes` and the run goes on (IAM still enforces it).
+    public static func connect(
+        session: AWSSession, executor: CallExecutor = CallExecutor(), logger: Logger = Logger(label: "console-access")
+    ) async throws -> (service: ConsoleAccessService, notes: [String]) {
+        var attempts = 0
+        let identity: CallerIdentity
+        do {
+            identity = try await executor.run(attempts: &attempts) { try await session.sts.getCallerIdentity() }.value
+        } catch {
+            throw SetupError(error, during: "checking the caller's identity (sts:GetCallerIdentity)")
+        }
+        logger.debug(
+            "caller identity", metadata: ["account": "\(identity.account)", "arn": "\(identity.arn)"])
+        var notes: [String] = []
+        var policy: PasswordPolicy?
+        do {
+            policy = try await executor.run(attempts: &attempts) { try await session.iam.getAccountPasswordPolicy() }.value
+        } catch let error as AWSServiceError where AWSErrorCodes.isAuthorization(error.code) {
+            notes.append(
+                "could not read the account password policy (\(error.code)); passwords are not checked against it before sending, IAM still enforces it"
+            )
+        } catch {
+            throw SetupError(error, during: "reading the account password policy (iam:GetAccountPasswordPolicy)")
+        }
+        if let policy {
+            logger.debug(
+                "password policy",
+                metadata: [
+                    "min_length": "\(policy.minimumPasswordLength)", "symbols": "\(policy.requireSymbols)",
+                    "numbers": "\(policy.requireNumbers)", "upper": "\(policy.requireUppercaseCharacters)",
+                    "lower": "\(policy.requireLowercaseCharacters)",
+                ])
+        }
+        let service = ConsoleAccessService(
+            iam: session.iam, caller: identity, passwordPolicy: policy, partition: identity.partition,
+            executor: executor, logger: logger)
+        return (service, notes)
+    }
+}
+
+/// One user's console-access change, for Swift programs: the same parameters as
+/// `console-access modify`.
+public struct ModifyRequest: Sendable {
+    public var user: String
+    public var action: ConsoleAction
+    /// Required for `.enable`.
+    public var password: Password?
+    /// With `.disable`: also set every active access key `Inactive`.
+    public var deactivateAccessKeys: Bool
+    /// Where and as whom: profile, region, endpoint, credentials, role to assume.
+    public var aws: AWSConfiguration
+    public var retry: RetryPolicy
+
+    public init(
+        user: String, action: ConsoleAction, password: Password? = nil, deactivateAccessKeys: Bool = false,
+        aws: AWSConfiguration = AWSConfiguration(), retry: RetryPolicy = RetryPolicy()
+    ) {
+        self.user = user
+        self.action = action
+        self.password = password
+        self.deactivateAccessKeys = deactivateAccessKeys
+        self.aws = aws
+        self.retry = retry
+    }
+}
+
+/// The result of `ConsoleAccessAPI.modify`: success or failure, and the detailed outcome.
+public struct ModifyResult: Sendable {
+    public let outcome: Outcome
+    /// Who ran it, when the identity check got that far.
+    public let caller: CallerIdentity?
+    /// Setup notes (e.g. the password policy could not be read).
+    public let notes: [String]
+    /// Set when the run stopped before the change (credentials, identity check).
+    public let setupError: SetupError?
+
+    public var succeeded: Bool { setupError == nil && outcome.succeeded }
+
+    public var exitStatus: ExitStatus {
+        if let setupError { return setupError.isCredentialsProblem ? .credentials : .failure }
+        return ExitStatus.of(outcome)
+    }
+}
+
+/// The library entry point.
+public enum ConsoleAccessAPI {
+    /// Enables or disables one user's console access. Makes its own HTTP client and shuts it
+    /// down; to reuse a session across calls, use `modify(_:session:)`.
+    public static func modify(_ request: ModifyRequest) async -> ModifyResult {
+        do {
+            return try await AWSHTTPClient.withClient(settings: request.aws.http) { transport in
+                let session = try AWSSession.make(configuration: request.aws, transport: transport)
+                return await modify(request, session: session)
+            }
+        } catch {
+            return ModifyResult(
+                outcome: Outcome(user: request.user, action: request.action, status: .failed, detail: "nothing was changed"),
+                caller: nil, notes: [], setupError: SetupError(error, during: "setting up the AWS client"))
+        }
+    }
+
+    /// Enables or disables one user's console access with an existing session.
+    public static func modify(_ request: ModifyRequest, session: AWSSession) async -> ModifyResult {
+        let logger = request.aws.logger
+        let notStarted = Outcome(user: request.user, action: request.action, status: .failed, detail: "nothing was changed")
+        // Refuse what can be refused without credentials before touching AWS.
+        if let problem = Validation.checkUserName(request.user) {
+            return ModifyResult(
+                outcome: Outcome(user: request.user, action: request.action, status: .invalid, detail: problem.description, message: problem.description),
+                caller: nil, notes: [], setupError: nil)
+        }
+        if request.action == .enable {
+            let problem: String? =
+                request.password.map { $0.isEmpty ? "enable needs a password" : $0.problem?.description } ?? "enable needs a password"
+            if let problem {
+                return ModifyResult(
+                    outcome: Outcome(user: request.user, action: request.action, status: .invalid, detail: problem, message: problem),
+                    caller: nil, notes: [], setupError: nil)
+            }
+        }
+        let executor = CallExecutor(policy: request.retry)
+        let connected: (service: ConsoleAccessService, notes: [String])
+        do {
+            connected = try await ConsoleAccessService.connect(session: session, executor: executor, logger: logger)
+        } catch let error as SetupError {
+            return ModifyResult(outcome: notStarted, caller: nil, notes: [], setupError: error)
+        } catch {
+            return ModifyResult(
+                outcome: notStarted, caller: nil, notes: [], setupError: SetupError(error, during: "connecting"))
+        }
+        let service = connected.service
+        let outcome: Outcome
+        switch request.action {
+        case .enable:
+            outcome = await service.enable(user: request.user, password: request.password ?? Password(""))
+        case .disable:
+            outcome = await service.disable(user: request.user, deactivateAccessKeys: request.deactivateAccessKeys)
+        }
+        return ModifyResult(outcome: outcome, caller: service.caller, notes: connected.notes, setupError: nil)
+    }
+}

@@ -1,0 +1,280 @@
+import AWSQuery
+import Foundation
+import Logging
+
+/// The console-access core: validates, then enables or disables one user's console access,
+/// each API call retried on its own, and returns an `Outcome` saying exactly what changed.
+public struct ConsoleAccessService: Sendable {
+    public static let changePasswordPolicyName = "IAMUserChangePassword"
+
+    public let iam: IAMClient
+    /// Who is running the tool (`GetCallerIdentity`), used to refuse disabling oneself.
+    public let caller: CallerIdentity?
+    /// The account password policy, checked locally; nil when none is set or it could not be read.
+    public let passwordPolicy: PasswordPolicy?
+    public let partition: Partition
+    public var executor: CallExecutor
+    public var logger: Logger
+
+    public init(
+        iam: IAMClient, caller: CallerIdentity?, passwordPolicy: PasswordPolicy?, partition: Partition? = nil,
+        executor: CallExecutor = CallExecutor(), logger: Logger = Logger(label: "console-access")
+    ) {
+        self.iam = iam
+        self.caller = caller
+        self.passwordPolicy = passwordPolicy
+        self.partition = partition ?? caller?.partition ?? .aws
+        self.executor = executor
+        self.logger = logger
+    }
+
+    /// `arn:<partition>:iam::aws:policy/IAMUserChangePassword`
+    public var changePasswordPolicyArn: String {
+        "arn:\(partition.rawValue):iam::aws:policy/\(Self.changePasswordPolicyName)"
+    }
+
+    // MARK: Validation
+
+    /// Why a row would be refused before any call, or nil when it may proceed.
+    public func localProblem(user: String, action: ConsoleAction, password: Password?) -> String? {
+        if let problem = Validation.checkUserName(user) { return problem.description }
+        switch action {
+        case .enable:
+            guard let password, !password.isEmpty else { return "enable needs a password" }
+            if let problem = password.problem { return problem.description }
+            if let policy = passwordPolicy {
+                let violations = policy.violations(of: password)
+                if !violations.isEmpty { return "password rejected: " + violations.joined(separator: "; ") }
+            }
+        case .disable:
+            if let caller, caller.userName == user {
+                return
+                    "refusing to disable the console access of the identity running this tool (\(caller.arn))"
+            }
+        }
+        return nil
+    }
+
+    // MARK: Enable
+
+    /// Creates the login profile (or resets its password when one exists), always with
+    /// `PasswordResetRequired=true`, then attaches `IAMUserChangePassword` unless attached.
+    public func enable(user: String, password: Password) async -> Outcome {
+        var outcome = Outcome(user: user, action: .enable, status: .changed)
+        if let problem = localProblem(user: user, action: .enable, password: password) {
+            return refused(outcome, problem)
+        }
+        do {
+            do {
+                let created = try await executor.run(attempts: &outcome.attempts) {
+                    try await iam.createLoginProfile(
+                        userName: user, password: password.revealed, passwordResetRequired: true)
+                }
+                outcome.requestId = created.requestId
+                outcome.changes.append(.profileCreated)
+            } catch let error as AWSServiceError where error.code == "EntityAlreadyExists" {
+                let updated = try await executor.run(attempts: &outcome.attempts) {
+                    try await iam.updateLoginProfile(
+                        userName: user, password: password.revealed, passwordResetRequired: true)
+                }
+                outcome.requestId = updated.requestId
+                outcome.changes.append(.passwordReset)
+            }
+            let attached = try await executor.run(attempts: &outcome.attempts) {
+                try await iam.listAttachedUserPolicies(userName: user)
+            }
+            outcome.requestId = attached.requestId
+            if !attached.value.contains(where: { $0.policyArn == changePasswordPolicyArn }) {
+                let attach = try await executor.run(attempts: &outcome.attempts) {
+                    try await iam.attachUserPolicy(userName: user, policyArn: changePasswordPolicyArn)
+                }
+                outcome.requestId = attach.requestId
+                outcome.changes.append(.policyAttached)
+            }
+            outcome.detail = Self.describe(outcome.changes)
+            return outcome
+        } catch {
+            return failed(outcome, error, notFoundMeansUser: outcome.changes.isEmpty)
+        }
+    }
+
+    // MARK: Disable
+
+    /// Deletes the login profile. No profile is `unchanged`; no user is `not-found`. With
+    /// `deactivateAccessKeys`, every active access key is then set `Inactive` (never deleted).
+    public func disable(user: String, deactivateAccessKeys: Bool = false) async -> Outcome {
+        var outcome = Outcome(user: user, action: .disable, status: .changed)
+        if let problem = localProblem(user: user, action: .disable, password: nil) {
+            return refused(outcome, problem)
+        }
+        var notes: [String] = []
+        do {
+            do {
+                let deleted = try await executor.run(attempts: &outcome.attempts) {
+                    try await iam.deleteLoginProfile(userName: user)
+                }
+                outcome.requestId = deleted.requestId
+                outcome.changes.append(.profileDeleted)
+            } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                // No profile, or no user? GetUser tells them apart.
+                do {
+                    let found = try await executor.run(attempts: &outcome.attempts) {
+                        try await iam.getUser(userName: user)
+                    }
+                    outcome.requestId = found.requestId
+                    notes.append("no login profile (console access already disabled)")
+                } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                    outcome.status = .notFound
+                    outcome.errorCode = error.code
+                    outcome.message = error.message
+                    outcome.requestId = error.requestId
+                    outcome.httpStatus = error.httpStatus
+                    outcome.detail = "no IAM user named \(user)"
+                    return outcome
+                }
+            }
+            if deactivateAccessKeys {
+                let keys = try await executor.run(attempts: &outcome.attempts) {
+                    try await iam.listAccessKeys(userName: user)
+                }
+                outcome.requestId = keys.requestId
+                for key in keys.value where key.status == .active {
+                    let updated = try await executor.run(attempts: &outcome.attempts) {
+                        try await iam.updateAccessKey(userName: user, accessKeyId: key.accessKeyId, status: .inactive)
+                    }
+                    outcome.requestId = updated.requestId
+                    outcome.deactivatedKeys.append(key.accessKeyId)
+                }
+                if !outcome.deactivatedKeys.isEmpty {
+                    outcome.changes.append(.accessKeysDeactivated)
+                } else {
+                    notes.append("no active access keys")
+                }
+            }
+            outcome.status = outcome.changes.isEmpty ? .unchanged : .changed
+            outcome.detail = ([Self.describe(outcome.changes, keys: outcome.deactivatedKeys)] + notes)
+                .filter { !$0.isEmpty }.joined(separator: "; ")
+            return outcome
+        } catch {
+            return failed(outcome, error, notFoundMeansUser: false)
+        }
+    }
+
+    // MARK: Dry run
+
+    /// Reads the current state and says what `enable`/`disable` would change, changing nothing.
+    public func plan(
+        user: String, action: ConsoleAction, password: Password?, deactivateAccessKeys: Bool = false
+    ) async -> Outcome {
+        var outcome = Outcome(user: user, action: action, status: .planned)
+        if let problem = localProblem(user: user, action: action, password: password) {
+            return refused(outcome, problem)
+        }
+        do {
+            let found: AWSResult<IAMUser>
+            do {
+                found = try await executor.run(attempts: &outcome.attempts) { try await iam.getUser(userName: user) }
+            } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                outcome.status = .notFound
+                outcome.errorCode = error.code
+                outcome.message = error.message
+                outcome.requestId = error.requestId
+                outcome.detail = "no IAM user named \(user)"
+                return outcome
+            }
+            outcome.requestId = found.requestId
+            let hasProfile: Bool
+            do {
+                let profile = try await executor.run(attempts: &outcome.attempts) {
+                    try await iam.getLoginProfile(userName: user)
+                }
+                outcome.requestId = profile.requestId
+                hasProfile = true
+            } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                hasProfile = false
+            }
+            switch action {
+            case .enable:
+                outcome.changes.append(hasProfile ? .passwordReset : .profileCreated)
+                let attached = try await executor.run(attempts: &outcome.attempts) {
+                    try await iam.listAttachedUserPolicies(userName: user)
+                }
+                if !attached.value.contains(where: { $0.policyArn == changePasswordPolicyArn }) {
+                    outcome.changes.append(.policyAttached)
+                }
+            case .disable:
+                if hasProfile { outcome.changes.append(.profileDeleted) }
+                if deactivateAccessKeys {
+                    let keys = try await executor.run(attempts: &outcome.attempts) {
+                        try await iam.listAccessKeys(userName: user)
+                    }
+                    outcome.deactivatedKeys = keys.value.filter { $0.status == .active }.map(\.accessKeyId)
+                    if !outcome.deactivatedKeys.isEmpty { outcome.changes.append(.accessKeysDeactivated) }
+                }
+            }
+            outcome.detail =
+                outcome.changes.isEmpty
+                ? "would change nothing (already as asked)"
+                : "would: " + Self.describe(outcome.changes, keys: outcome.deactivatedKeys)
+            return outcome
+        } catch {
+            return failed(outcome, error, notFoundMeansUser: false)
+        }
+    }
+
+    // MARK: Helpers
+
+    func refused(_ outcome: Outcome, _ reason: String) -> Outcome {
+        var outcome = outcome
+        outcome.status = .invalid
+        outcome.detail = reason
+        outcome.message = reason
+        return outcome
+    }
+
+    /// A failure after `outcome.changes` were made: the detail says what was done first.
+    func failed(_ outcome: Outcome, _ error: any Error, notFoundMeansUser: Bool) -> Outcome {
+        var outcome = outcome
+        outcome.status = .failed
+        switch error {
+        case let error as AWSServiceError:
+            outcome.errorCode = error.code
+            outcome.message = error.description
+            outcome.requestId = error.requestId ?? outcome.requestId
+            outcome.httpStatus = error.httpStatus
+            if error.code == "NoSuchEntity" && notFoundMeansUser {
+                outcome.status = .notFound
+                outcome.detail = "no IAM user named \(outcome.user)"
+                return outcome
+            }
+        case let error as AWSClientError:
+            switch error.kind {
+            case .timeout: outcome.errorCode = "ClientTimeout"
+            case .connection: outcome.errorCode = "ConnectionError"
+            case .invalidResponse(let status):
+                outcome.errorCode = "InvalidResponse"
+                outcome.httpStatus = status
+            case .invalidRequest: outcome.errorCode = "InvalidRequest"
+            }
+            outcome.message = error.description
+        case is CancellationError:
+            outcome.errorCode = "Cancelled"
+            outcome.message = "stopped before the row finished"
+        case let error as CredentialError:
+            outcome.errorCode = "NoCredentials"
+            outcome.message = error.description
+        default:
+            outcome.errorCode = "Error"
+            outcome.message = "\(error)"
+        }
+        let done = Self.describe(outcome.changes, keys: outcome.deactivatedKeys)
+        outcome.detail = done.isEmpty ? "nothing was changed" : "done before the failure: \(done)"
+        return outcome
+    }
+
+    static func describe(_ changes: [Change], keys: [String] = []) -> String {
+        changes.map { change in
+            change == .accessKeysDeactivated ? "access keys deactivated: \(keys.joined(separator: " "))" : change.rawValue
+        }.joined(separator: ", ")
+    }
+}

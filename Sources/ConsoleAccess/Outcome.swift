@@ -1,0 +1,86 @@
+import AWSQuery
+
+/// What a row asks for.
+public enum ConsoleAction: String, Sendable, Codable, CaseIterable {
+    /// Create or reset the console password (reset required at first sign-in) and attach
+    /// `IAMUserChangePassword`.
+    case enable
+    /// Delete the console password (and, when asked, deactivate access keys).
+    case disable
+}
+
+/// One thing a call changed (or, in a dry run, would change).
+public enum Change: String, Sendable, Codable, Equatable {
+    case profileCreated = "login profile created"
+    case passwordReset = "password reset"
+    case policyAttached = "IAMUserChangePassword attached"
+    case profileDeleted = "login profile deleted"
+    case accessKeysDeactivated = "access keys deactivated"
+}
+
+/// How a row ended.
+public enum OutcomeStatus: String, Sendable, Codable, CaseIterable {
+    /// Something changed in IAM.
+    case changed
+    /// IAM was already as asked (e.g. disabling a user with no console password).
+    case unchanged
+    /// A call failed; `detail` says what had been done before it.
+    case failed
+    /// The IAM user does not exist.
+    case notFound = "not-found"
+    /// The row was refused before any call (bad name, password or policy, self-disable).
+    case invalid
+    /// Dry run: what would change.
+    case planned
+    /// Never started (the run was stopped first).
+    case notRun = "not-run"
+}
+
+/// The result of enabling or disabling one user: a value, not a log line.
+public struct Outcome: Sendable, Equatable {
+    public var user: String
+    public var action: ConsoleAction
+    public var status: OutcomeStatus
+    /// What changed, in order.
+    public var changes: [Change]
+    /// A readable summary of what happened (never a password).
+    public var detail: String
+    /// The AWS error code (or client error kind) of the failure, if any.
+    public var errorCode: String?
+    /// The failure's message (never a password).
+    public var message: String?
+    /// The request id of the last call made, or of the failed call.
+    public var requestId: String?
+    /// Requests sent for this row, retries included (0 when refused locally).
+    public var attempts: Int
+    /// The HTTP status of the failure, if any.
+    public var httpStatus: Int?
+    /// Access key ids deactivated, when asked to.
+    public var deactivatedKeys: [String]
+
+    public init(
+        user: String, action: ConsoleAction, status: OutcomeStatus, changes: [Change] = [], detail: String = "",
+        errorCode: String? = nil, message: String? = nil, requestId: String? = nil, attempts: Int = 0,
+        httpStatus: Int? = nil, deactivatedKeys: [String] = []
+    ) {
+        self.user = user
+        self.action = action
+        self.status = status
+        self.changes = changes
+        self.detail = detail
+        self.errorCode = errorCode
+        self.message = message
+        self.requestId = requestId
+        self.attempts = attempts
+        self.httpStatus = httpStatus
+        self.deactivatedKeys = deactivatedKeys
+    }
+
+    /// `changed` and `unchanged` (and `planned` in a dry run) are successes.
+    public var succeeded: Bool { status == .changed || status == .unchanged || status == .planned }
+
+    /// True when the failure is about who we are or what we may do (exit code 3).
+    public var isAuthorizationFailure: Bool {
+        status == .failed && errorCode.map(AWSErrorCodes.isAuthorization) == true
+    }
+}

@@ -1,0 +1,74 @@
+import AWSQuery
+import ArgumentParser
+import Foundation
+import Logging
+
+/// How to reach AWS: shared by every command that calls it.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Use this profile from the shared config/credentials files (else AWS_PROFILE, else default).")
+    var profile: String?
+
+    @Option(help: "Region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's region, us-east-1). Picks the partition.")
+    var region: String?
+
+    @Option(
+        name: .customLong("role-arn"),
+        help: "Assume this IAM role (sts:AssumeRole) on top of the credentials found, and act as it.")
+    var roleArn: String?
+
+    @Option(
+        name: .customLong("endpoint-url"),
+        help: "Send IAM and STS calls to this URL instead (e.g. a local emulator). Else AWS_ENDPOINT_URL_IAM/_STS, AWS_ENDPOINT_URL, the profile's endpoint_url.")
+    var endpointURL: String?
+
+    @Flag(help: "Log each AWS call (action, user, HTTP status, request id, timing) to stderr. Never logs passwords.")
+    var debug = false
+
+    func awsConfiguration(logger: Logger) -> AWSConfiguration {
+        var configuration = AWSConfiguration(
+            profile: profile, region: region, endpointURL: endpointURL, roleArn: roleArn, logger: logger)
+        configuration.roleSessionName = "console-access-\(Int(Date().timeIntervalSince1970))"
+        return configuration
+    }
+
+    /// Sets up swift-log on stderr: warnings and up, or everything with `--debug`.
+    func makeLogger() -> Logger {
+        LogSetup.bootstrap(debug: debug)
+        var logger = Logger(label: "console-access")
+        logger.logLevel = debug ? .debug : .warning
+        return logger
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case text
+    case json
+}
+
+enum LogSetup {
+    nonisolated(unsafe) private static var done = false
+
+    static func bootstrap(debug: Bool) {
+        guard !done else { return }
+        done = true
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = debug ? .debug : .warning
+            return handler
+        }
+    }
+}
+
+/// Writes to stderr (messages for people; stdout carries results).
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Encodes a value as one line of JSON with sorted keys.
+func jsonLine<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    guard let data = try? encoder.encode(value) else { return "{}" }
+    return String(decoding: data, as: UTF8.self)
+}
