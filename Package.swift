@@ -90,6 +90,8 @@ let package = Package(
         .testTarget(name: "AWSQueryTests", dependencies: ["AWSQuery", "TestSupport"]),
         .testTarget(name: "ConsoleAccessTests", dependencies: ["ConsoleAccess", "TestSupport"]),
         .testTarget(name: "BatchEngineTests", dependencies: ["BatchEngine", "TestSupport"]),
+        // The executable, run as a user would (it is built with the tests).
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -77,7 +77,8 @@ extension ConsoleAccessService {
         var notes: [String] = []
         var policy: PasswordPolicy?
         do {
-            policy = try await executor.run(attempts: &attempts) { try await session.iam.getAccountPasswordPolicy() }.value
+            policy = try await executor.run(attempts: &attempts) { try await session.iam.getAccountPasswordPolicy() }
+                .value
         } catch let error as AWSServiceError where AWSErrorCodes.isAuthorization(error.code) {
             notes.append(
                 "could not read the account password policy (\(error.code)); passwords are not checked against it before sending, IAM still enforces it"
@@ -157,7 +158,8 @@ public enum ConsoleAccessAPI {
             }
         } catch {
             return ModifyResult(
-                outcome: Outcome(user: request.user, action: request.action, status: .failed, detail: "nothing was changed"),
+                outcome: Outcome(
+                    user: request.user, action: request.action, status: .failed, detail: "nothing was changed"),
                 caller: nil, notes: [], setupError: SetupError(error, during: "setting up the AWS client"))
         }
     }
@@ -165,19 +167,24 @@ public enum ConsoleAccessAPI {
     /// Enables or disables one user's console access with an existing session.
     public static func modify(_ request: ModifyRequest, session: AWSSession) async -> ModifyResult {
         let logger = request.aws.logger
-        let notStarted = Outcome(user: request.user, action: request.action, status: .failed, detail: "nothing was changed")
+        let notStarted = Outcome(
+            user: request.user, action: request.action, status: .failed, detail: "nothing was changed")
         // Refuse what can be refused without credentials before touching AWS.
         if let problem = Validation.checkUserName(request.user) {
             return ModifyResult(
-                outcome: Outcome(user: request.user, action: request.action, status: .invalid, detail: problem.description, message: problem.description),
+                outcome: Outcome(
+                    user: request.user, action: request.action, status: .invalid, detail: problem.description,
+                    message: problem.description),
                 caller: nil, notes: [], setupError: nil)
         }
         if request.action == .enable {
             let problem: String? =
-                request.password.map { $0.isEmpty ? "enable needs a password" : $0.problem?.description } ?? "enable needs a password"
+                request.password.map { $0.isEmpty ? "enable needs a password" : $0.problem?.description }
+                ?? "enable needs a password"
             if let problem {
                 return ModifyResult(
-                    outcome: Outcome(user: request.user, action: request.action, status: .invalid, detail: problem, message: problem),
+                    outcome: Outcome(
+                        user: request.user, action: request.action, status: .invalid, detail: problem, message: problem),
                     caller: nil, notes: [], setupError: nil)
             }
         }

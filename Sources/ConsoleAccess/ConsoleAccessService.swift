@@ -274,7 +274,8 @@ public struct ConsoleAccessService: Sendable {
 
     static func describe(_ changes: [Change], keys: [String] = []) -> String {
         changes.map { change in
-            change == .accessKeysDeactivated ? "access keys deactivated: \(keys.joined(separator: " "))" : change.rawValue
+            change == .accessKeysDeactivated
+                ? "access keys deactivated: \(keys.joined(separator: " "))" : change.rawValue
         }.joined(separator: ", ")
     }
 }

@@ -14,7 +14,8 @@ extension PasswordPolicy {
         let length = value.unicodeScalars.count
         if length < minimumPasswordLength {
             problems.append(
-                "the account password policy requires at least \(minimumPasswordLength) characters (this one has \(length))")
+                "the account password policy requires at least \(minimumPasswordLength) characters (this one has \(length))"
+            )
         }
         if requireUppercaseCharacters && !value.contains(where: { $0.isASCII && $0.isUppercase }) {
             problems.append("the account password policy requires an uppercase letter (A–Z)")
@@ -26,7 +27,8 @@ extension PasswordPolicy {
             problems.append("the account password policy requires a number (0–9)")
         }
         if requireSymbols && !value.contains(where: { Self.symbols.contains($0) }) {
-            problems.append("the account password policy requires a symbol (one of ! @ # $ % ^ & * ( ) _ + - = [ ] { } | ')")
+            problems.append(
+                "the account password policy requires a symbol (one of ! @ # $ % ^ & * ( ) _ + - = [ ] { } | ')")
         }
         return problems
     }

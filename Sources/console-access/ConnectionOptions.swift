@@ -18,7 +18,9 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(
         name: .customLong("endpoint-url"),
-        help: "Send IAM and STS calls to this URL instead (e.g. a local emulator). Else AWS_ENDPOINT_URL_IAM/_STS, AWS_ENDPOINT_URL, the profile's endpoint_url.")
+        help:
+            "Send IAM and STS calls to this URL instead (e.g. a local emulator). Else AWS_ENDPOINT_URL_IAM/_STS, AWS_ENDPOINT_URL, the profile's endpoint_url."
+    )
     var endpointURL: String?
 
     @Flag(help: "Log each AWS call (action, user, HTTP status, request id, timing) to stderr. Never logs passwords.")

@@ -20,6 +20,13 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
 
     /// Runs the command, mapping usage errors to exit code 2 (argument-parser's default is 64).
     static func main() async {
+        // A parent may have started us with signals blocked (children of threads that block
+        // them inherit the mask); SIGINT and SIGTERM must reach the graceful stop.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &signals, nil)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -10,7 +10,9 @@ struct PasswordOptions: ParsableArguments {
             valueName: "password"))
     var password: String?
 
-    @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input (one trailing newline is dropped).")
+    @Flag(
+        name: .customLong("password-stdin"),
+        help: "Read the password from standard input (one trailing newline is dropped).")
     var passwordStdin = false
 
     @Option(name: .customLong("password-env"), help: "Read the password from this environment variable.")
@@ -22,7 +24,8 @@ struct PasswordOptions: ParsableArguments {
     func resolve() throws -> Password? {
         if let password {
             printError(
-                "warning: --password puts the password in the process list and shell history; prefer --password-stdin or --password-env")
+                "warning: --password puts the password in the process list and shell history; prefer --password-stdin or --password-env"
+            )
             return Password(password)
         }
         if passwordStdin {

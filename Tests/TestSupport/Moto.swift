@@ -158,6 +158,7 @@ public enum FreePort {
 extension Moto {
     /// Runs `body` with a session (IAM and STS at `endpoint`, moto's test credentials unless
     /// given), an admin for setup, and the transport; shuts the transport down afterwards.
+    @discardableResult
     public static func withSession<T: Sendable>(
         endpoint: String? = Moto.endpoint, credentials: AWSCredentials? = testCredentials,
         environment: [String: String] = [:], roleArn: String? = nil,

@@ -22,7 +22,8 @@ public struct RetryPolicy: Sendable {
     public static func maxAttempts(environment: [String: String], fallback: Int) throws -> Int {
         guard let text = environment["AWS_MAX_ATTEMPTS"], !text.isEmpty else { return fallback }
         guard let value = Int(text), value >= 1 else {
-            throw AWSConfigurationError.invalidSetting(name: "AWS_MAX_ATTEMPTS", reason: "must be a whole number ≥ 1, not '\(text)'")
+            throw AWSConfigurationError.invalidSetting(
+                name: "AWS_MAX_ATTEMPTS", reason: "must be a whole number ≥ 1, not '\(text)'")
         }
         return value
     }

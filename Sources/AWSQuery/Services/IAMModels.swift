@@ -145,6 +145,12 @@ public struct CallerIdentity: Sendable, Equatable {
     public let arn: String
     public let userId: String
 
+    public init(account: String, arn: String, userId: String) {
+        self.account = account
+        self.arn = arn
+        self.userId = userId
+    }
+
     /// The IAM user name when the caller is an IAM user (`arn:aws:iam::123:user/path/name`).
     public var userName: String? {
         guard let resource = arn.split(separator: ":", maxSplits: 5).last, resource.hasPrefix("user/") else {
