@@ -60,13 +60,15 @@ public struct CSVError: Error, Sendable, Equatable, CustomStringConvertible {
             return
                 "\(location)unexpected character after the closing quote of a field; a quote inside a quoted field must be doubled"
         case .invalidUTF8(let byteOffset):
-            return "\(location)field is not valid UTF-8 (bad byte at offset \(byteOffset) in the field); save the file as UTF-8"
+            return
+                "\(location)field is not valid UTF-8 (bad byte at offset \(byteOffset) in the field); save the file as UTF-8"
         case .recordTooLong(let limit):
             return "\(location)record is longer than \(limit) bytes; is a quote left open?"
         case .outOfMemory:
             return "\(location)out of memory while parsing"
         case .invalidDelimiter(let byte):
-            return "invalid delimiter byte 0x\(String(byte, radix: 16)); use a single ASCII character other than a quote, CR or LF"
+            return
+                "invalid delimiter byte 0x\(String(byte, radix: 16)); use a single ASCII character other than a quote, CR or LF"
         case .emptyRecord:
             return "a record with no fields cannot be written"
         case .cannotOpen(let path, let reason):

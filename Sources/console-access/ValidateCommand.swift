@@ -84,7 +84,7 @@ struct ValidateCommand: ParsableCommand {
         case .json:
             report = InputValidationReport.validate(input, options: options, collect: true)
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let data = try encoder.encode(report)
             out.write(String(decoding: data, as: UTF8.self) + "\n")
             if let fileError = report.fileError {

@@ -35,7 +35,8 @@ struct InputHeaderTests {
     @Test(
         "header names match case-insensitively, with spaces around them ignored, in any order",
         arguments: [
-            "user,action,password", "User,Action,Password", " USERNAME ,\taction\t, PassWord", "user_name,action,password",
+            "user,action,password", "User,Action,Password", " USERNAME ,\taction\t, PassWord",
+            "user_name,action,password",
             "password,action,user", "note,user,extra,action,password,more",
         ])
     func headerVariants(header: String) throws {
@@ -90,15 +91,19 @@ struct InputHeaderTests {
         #expect(
             fileError("password,user,action,password\n")?.kind
                 == .duplicateColumn(column: "password", first: 1, second: 4))
-        #expect(fileError("password,user,action,password\n")?.description == "input line 1: columns 1 and 4 both name the password column")
+        #expect(
+            fileError("password,user,action,password\n")?.description
+                == "input line 1: columns 1 and 4 both name the password column")
     }
 
     @Test("duplicate extra columns are ignored")
     func duplicateExtras() throws {
-        #expect(try load("note,user,note,action,,\n").columns == InputColumns(user: 1, action: 3, password: nil, count: 6))
+        #expect(
+            try load("note,user,note,action,,\n").columns == InputColumns(user: 1, action: 3, password: nil, count: 6))
     }
 
-    @Test("an empty file, or one of blank lines only, is a file error", arguments: ["", "\n\n", "\u{FEFF}", " , \n\t\n"])
+    @Test(
+        "an empty file, or one of blank lines only, is a file error", arguments: ["", "\n\n", "\u{FEFF}", " , \n\t\n"])
     func emptyFile(text: String) {
         #expect(fileError(text)?.kind == .empty)
     }
@@ -203,7 +208,8 @@ struct InputRowTests {
     func unknownAction() throws {
         let error = try rowError("bob,enabel,")
         #expect(error.problems == [.unknownAction(shown: "enabel", length: 6)])
-        #expect(error.description == "line 2: unknown action \"enabel\"; expected enable or disable (or onboard/offboard)")
+        #expect(
+            error.description == "line 2: unknown action \"enabel\"; expected enable or disable (or onboard/offboard)")
         #expect(error.action == nil)
         #expect(error.user == "bob")
     }
@@ -277,7 +283,10 @@ struct InputRowTests {
     @Test("every problem of a row is listed, in column order")
     func severalProblems() throws {
         let error = try rowError("b b,launch,x")
-        #expect(error.problems == [.userName(.invalidCharacter(" ", position: 2)), .unknownAction(shown: "launch", length: 6)])
+        #expect(
+            error.problems == [
+                .userName(.invalidCharacter(" ", position: 2)), .unknownAction(shown: "launch", length: 6),
+            ])
         #expect(error.message.contains("; unknown action"))
     }
 
@@ -291,7 +300,8 @@ struct InputRowTests {
 
     @Test("line numbers follow multi-line cells, CRLF and blank lines", arguments: [1, 2, 3, 5, 7, 64 * 1024])
     func lineNumbers(chunkSize: Int) throws {
-        let text = "user,action,password\r\n\r\nalice,enable,\"multi\r\nline\"\r\nbad user,disable,\r\n\nbob,disable,\r\n"
+        let text =
+            "user,action,password\r\n\r\nalice,enable,\"multi\r\nline\"\r\nbad user,disable,\r\n\nbob,disable,\r\n"
         let input = try load(text, chunkSize: chunkSize)
         #expect(input.rows.count == 3)
         #expect(input.jobs.map(\.line) == [3, 7])
@@ -310,7 +320,8 @@ struct InputRowTests {
         let secret = "Zq9#Secret-Value"
         let rows = [
             "bad user,enable,\(secret)", "bob,enable,\(secret)€", "bob,launch,\(secret)", "bob,enable,\(secret),x",
-            "bob,disable,\(secret)", ",,\(secret)", "bob,\(secret),", "bob,enable,\(String(repeating: secret, count: 9))",
+            "bob,disable,\(secret)", ",,\(secret)", "bob,\(secret),",
+            "bob,enable,\(String(repeating: secret, count: 9))",
         ]
         let input = try load(header + rows.joined(separator: "\n") + "\n")
         #expect(input.rows.count == rows.count)
@@ -325,7 +336,9 @@ struct InputRowTests {
                 #expect(!String(reflecting: error).contains("Zq9"))
             }
         }
-        for broken in ["user,action,password\nbob,enable,\"\(secret)\n", "user,action,password\nbob,enable,\(secret)\"\n"] {
+        for broken in [
+            "user,action,password\nbob,enable,\"\(secret)\n", "user,action,password\nbob,enable,\(secret)\"\n",
+        ] {
             let error = try #require(fileError(broken))
             #expect(!error.description.contains("Zq9"))
         }
@@ -345,7 +358,8 @@ struct InputRowTests {
     @Test("the streaming scan sees every row in order and keeps none")
     func scan() throws {
         var seen: [Int] = []
-        let result = try BatchInput.scan(.bytes(Array((header + "a,enable,p\nb b,disable,\nc,disable,\n").utf8))) { row in
+        let result = try BatchInput.scan(.bytes(Array((header + "a,enable,p\nb b,disable,\nc,disable,\n").utf8))) {
+            row in
             switch row {
             case .success(let job): seen.append(job.line)
             case .failure(let error): seen.append(-error.line)

@@ -16,7 +16,8 @@ private func executableURL() throws -> URL {
     }
     for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
         candidates.append(
-            URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent().appendingPathComponent("console-access"))
+            URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent().appendingPathComponent("console-access")
+        )
     }
     let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -147,9 +148,12 @@ struct ValidateCommandTests {
         #expect(result.stderr.contains("line 2, field 1"))
     }
 
-    @Test("standard input and other delimiters", arguments: [("semicolon", ";"), (";", ";"), ("tab", "\t"), ("\\t", "\t")])
+    @Test(
+        "standard input and other delimiters",
+        arguments: [("semicolon", ";"), (";", ";"), ("tab", "\t"), ("\\t", "\t")])
     func standardInput(option: String, delimiter: String) throws {
-        let text = ["user", "action", "password"].joined(separator: delimiter) + "\n"
+        let text =
+            ["user", "action", "password"].joined(separator: delimiter) + "\n"
             + ["alice", "enable", "a,b"].joined(separator: delimiter) + "\n"
         let result = try run(["validate", "-", "--delimiter", option], stdin: text)
         #expect(result.status == 0)

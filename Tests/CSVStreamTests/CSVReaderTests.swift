@@ -50,7 +50,10 @@ struct CSVReaderTests {
     func byteOrderMark(chunkSize: Int) throws {
         let bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("user,action\nalice,enable\n".utf8)
         let result = try records(bytes: bytes, chunkSize: chunkSize)
-        #expect(result == [CSVRecord(fields: ["user", "action"], line: 1), CSVRecord(fields: ["alice", "enable"], line: 2)])
+        #expect(
+            result == [
+                CSVRecord(fields: ["user", "action"], line: 1), CSVRecord(fields: ["alice", "enable"], line: 2),
+            ])
     }
 
     @Test("a file holding only a byte-order mark, or nothing, has no records")
@@ -77,7 +80,10 @@ struct CSVReaderTests {
     @Test("blank lines are skipped and still counted", arguments: chunkSizes)
     func blankLines(chunkSize: Int) throws {
         let result = try records("\n\nuser,action\n\r\n\nalice,enable\n\n", chunkSize: chunkSize)
-        #expect(result == [CSVRecord(fields: ["user", "action"], line: 3), CSVRecord(fields: ["alice", "enable"], line: 6)])
+        #expect(
+            result == [
+                CSVRecord(fields: ["user", "action"], line: 3), CSVRecord(fields: ["alice", "enable"], line: 6),
+            ])
     }
 
     @Test("leading and trailing spaces and tabs are kept", arguments: chunkSizes)
@@ -87,7 +93,8 @@ struct CSVReaderTests {
         #expect(result.map(\.line) == [1, 2])
     }
 
-    @Test("multi-line quoted fields keep their line breaks; later records keep true line numbers", arguments: chunkSizes)
+    @Test(
+        "multi-line quoted fields keep their line breaks; later records keep true line numbers", arguments: chunkSizes)
     func multiLineFields(chunkSize: Int) throws {
         let text = "h1,h2\n\"line one\nline two\",x\n\"a\r\nb\r\n\",y\r\nlast,z\n"
         let result = try records(text, chunkSize: chunkSize)
@@ -110,7 +117,8 @@ struct CSVReaderTests {
     func noFinalLineEnd(chunkSize: Int) throws {
         let reader = try CSVReader(
             .bytes(Array("a,b\nc,\"d\"".utf8)), options: CSVReaderOptions(chunkSize: chunkSize))
-        #expect(try reader.readAll() == [CSVRecord(fields: ["a", "b"], line: 1), CSVRecord(fields: ["c", "d"], line: 2)])
+        #expect(
+            try reader.readAll() == [CSVRecord(fields: ["a", "b"], line: 1), CSVRecord(fields: ["c", "d"], line: 2)])
         #expect(reader.finalRecordUnterminated)
         #expect(reader.terminatedBytes == 4)
     }

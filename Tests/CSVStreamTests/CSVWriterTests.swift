@@ -17,7 +17,8 @@ struct CSVWriterTests {
         "fields are quoted when they must be",
         arguments: [
             ("a,b", #""a,b""#), (#"say "hi""#, #""say ""hi""""#), ("a\nb", "\"a\nb\""), ("a\rb", "\"a\rb\""),
-            (" lead", #"" lead""#), ("trail ", #""trail ""#), ("\ttab", "\"\ttab\""), ("\u{FEFF}bom", "\"\u{FEFF}bom\""),
+            (" lead", #"" lead""#), ("trail ", #""trail ""#), ("\ttab", "\"\ttab\""),
+            ("\u{FEFF}bom", "\"\u{FEFF}bom\""),
             (#"""#, #""""""#),
         ])
     func quotedFields(value: String, expected: String) throws {
@@ -38,7 +39,8 @@ struct CSVWriterTests {
     @Test("CRLF line ends and other delimiters")
     func options() throws {
         #expect(try encoded(["a", "b"], options: CSVWriterOptions(lineEnding: .crlf)) == "a,b\r\n")
-        #expect(try encoded(["a;b", "c,d"], options: CSVWriterOptions(delimiter: UInt8(ascii: ";"))) == "\"a;b\";c,d\n")
+        #expect(
+            try encoded(["a;b", "c,d"], options: CSVWriterOptions(delimiter: UInt8(ascii: ";"))) == "\"a;b\";c,d\n")
         #expect(throws: CSVError(.invalidDelimiter(0x22))) {
             _ = try CSVWriter.encode(["a"], options: CSVWriterOptions(delimiter: 0x22))
         }

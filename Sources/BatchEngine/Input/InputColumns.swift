@@ -45,7 +45,8 @@ public struct InputColumns: Sendable, Equatable {
         for (index, cell) in header.enumerated() {
             guard let name = InputColumns.canonicalName(cell) else { continue }
             if let first = found[name] {
-                throw InputFileError(.duplicateColumn(column: name, first: first + 1, second: index + 1), source: source)
+                throw InputFileError(
+                    .duplicateColumn(column: name, first: first + 1, second: index + 1), source: source)
             }
             found[name] = index
         }

@@ -70,7 +70,8 @@ public struct InputValidationReport: Sendable, Equatable, Codable {
                     switch row {
                     case .success(let job):
                         for warning in job.warnings {
-                            report.warnings.append(Entry(line: job.line, code: warning.code, message: warning.description))
+                            report.warnings.append(
+                                Entry(line: job.line, code: warning.code, message: warning.description))
                         }
                     case .failure(let error):
                         report.errors.append(Entry(line: error.line, code: error.code, message: error.message))

@@ -189,6 +189,7 @@ public final class ReportReader {
         let reader = try ReportReader(input)
         var rows: [ReportRow] = []
         while let row = try reader.next() { rows.append(row) }
-        return ReportContents(rows: rows, tornFinalRow: reader.tornFinalRow, completeByteCount: reader.completeByteCount)
+        return ReportContents(
+            rows: rows, tornFinalRow: reader.tornFinalRow, completeByteCount: reader.completeByteCount)
     }
 }
