@@ -96,7 +96,7 @@ public final class CSVReader {
     public private(set) var finalRecordUnterminated = false
 
     private let parser: UnsafeMutablePointer<csv_parser>
-    private let state = ParserState()
+    private let state: UnsafeMutablePointer<ParserState>
     private var fileDescriptor: Int32 = -1
     private var closeDescriptor = false
     private var memory: [UInt8] = []
@@ -111,6 +111,7 @@ public final class CSVReader {
     private var atEnd = false
     private var finished = false
     private var failure: CSVError?
+    private var keepsBlanks = true
 
     public init(_ input: CSVInput, options: CSVReaderOptions = CSVReaderOptions()) throws(CSVError) {
         try CSVReaderOptions.checkDelimiter(options.delimiter)
@@ -130,6 +131,8 @@ public final class CSVReader {
         self.input = input
         self.options = options
         buffer = .allocate(byteCount: max(options.chunkSize, 4), alignment: 16)
+        state = .allocate(capacity: 1)
+        state.initialize(to: ParserState())
         parser = .allocate(capacity: 1)
         _ = csv_init(parser, UInt8(CSV_STRICT | CSV_STRICT_FINI))
         csv_set_delim(parser, options.delimiter)
@@ -138,6 +141,8 @@ public final class CSVReader {
     }
 
     deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
         csv_free(parser)
         parser.deallocate()
         buffer.deallocate()
@@ -148,9 +153,9 @@ public final class CSVReader {
     public func next() throws(CSVError) -> CSVRecord? {
         while true {
             // Records completed before an error come first: they precede it in the input.
-            if let record = state.popPending() { return record }
+            if let record = state.pointee.popPending() { return record }
             if let failure { throw failure }
-            if let error = state.error {
+            if let error = state.pointee.error {
                 failure = error
                 continue
             }
@@ -187,8 +192,16 @@ public final class CSVReader {
         let lineFeed = memchr(start, 0x0A, count)
         let pieceLength = lineFeed.map { start.distance(to: $0) + 1 } ?? count
         let pieceLine = line
-        state.currentLine = pieceLine
-        let context = Unmanaged.passUnretained(state).toOpaque()
+        state.pointee.currentLine = pieceLine
+        // libcsv trims spaces and tabs unless given a space function that says "never"; calling
+        // it costs a call per byte. A piece without any space or tab parses the same either way,
+        // so it goes without the function (the common case).
+        let hasBlank = memchr(start, 0x20, pieceLength) != nil || memchr(start, 0x09, pieceLength) != nil
+        if hasBlank != keepsBlanks {
+            csv_set_space_func(parser, hasBlank ? csvNeverSpace : nil)
+            keepsBlanks = hasBlank
+        }
+        let context = UnsafeMutableRawPointer(state)
         let parsed = csv_parse(parser, start, pieceLength, csvFieldCallback, csvRecordCallback, context)
         let status = csv_error(parser)
         if parsed < pieceLength || status != CSV_SUCCESS {
@@ -202,20 +215,20 @@ public final class CSVReader {
         if parseState == rowNotBegun {
             terminatedBytes = consumed
         } else {
-            if state.recordStartLine == nil { state.recordStartLine = pieceLine }
-            if parseState == fieldBegun && parser.pointee.quoted != 0 && state.fieldStartLine == nil {
-                state.fieldStartLine = pieceLine
+            if state.pointee.recordStartLine == nil { state.pointee.recordStartLine = pieceLine }
+            if parseState == fieldBegun && parser.pointee.quoted != 0 && state.pointee.fieldStartLine == nil {
+                state.pointee.fieldStartLine = pieceLine
             }
-            if state.recordBytes + parser.pointee.entry_pos > options.maxRecordBytes {
+            if state.pointee.recordBytes + parser.pointee.entry_pos > options.maxRecordBytes {
                 throw CSVError(
-                    .recordTooLong(limit: options.maxRecordBytes), line: state.recordStartLine,
-                    field: state.fields.count + 1)
+                    .recordTooLong(limit: options.maxRecordBytes), line: state.pointee.recordStartLine,
+                    field: state.pointee.fields.count + 1)
             }
         }
     }
 
     private func parseError(status: Int32) -> CSVError {
-        let field = state.fields.count + 1
+        let field = state.pointee.fields.count + 1
         if status == CSV_EPARSE {
             if parser.pointee.pstate == fieldMightHaveEnded {
                 return CSVError(.textAfterClosingQuote, line: line, field: field)
@@ -227,11 +240,11 @@ public final class CSVReader {
 
     private func finish() throws(CSVError) {
         finished = true
-        let context = Unmanaged.passUnretained(state).toOpaque()
-        state.currentLine = line
+        let context = UnsafeMutableRawPointer(state)
+        state.pointee.currentLine = line
         let lastLine = lastByteWasLineFeed ? max(1, line - 1) : line
-        let fieldStart = state.fieldStartLine ?? line
-        let field = state.fields.count + 1
+        let fieldStart = state.pointee.fieldStartLine ?? line
+        let field = state.pointee.fields.count + 1
         finalRecordUnterminated = parser.pointee.pstate != rowNotBegun
         if csv_fini(parser, csvFieldCallback, csvRecordCallback, context) != 0 {
             throw CSVError(.unterminatedQuote(endLine: lastLine), line: fieldStart, field: field)
@@ -291,8 +304,9 @@ private let rowNotBegun: Int32 = 0
 private let fieldBegun: Int32 = 2
 private let fieldMightHaveEnded: Int32 = 3
 
-/// Mutable state the libcsv callbacks write into (passed as an unretained context pointer).
-final class ParserState {
+/// Mutable state the libcsv callbacks write into (passed as the context pointer). A struct behind
+/// a pointer: no reference counting or exclusivity checks on the hot path.
+struct ParserState {
     var fields: [String] = []
     var recordBytes = 0
     var pending: [CSVRecord] = []
@@ -302,7 +316,7 @@ final class ParserState {
     var fieldStartLine: Int?
     var error: CSVError?
 
-    func popPending() -> CSVRecord? {
+    mutating func popPending() -> CSVRecord? {
         guard pendingHead < pending.count else { return nil }
         let record = pending[pendingHead]
         pendingHead += 1
@@ -313,13 +327,13 @@ final class ParserState {
         return record
     }
 
-    func addField(_ pointer: UnsafeMutableRawPointer?, _ length: Int) {
+    mutating func addField(_ pointer: UnsafeMutableRawPointer?, _ length: Int) {
         if error != nil { return }
         let bytes = UnsafeBufferPointer(start: pointer?.assumingMemoryBound(to: UInt8.self), count: length)
-        if let value = String(validating: bytes, as: UTF8.self) {
-            fields.append(value)
+        let offset = firstInvalidUTF8Offset(bytes)
+        if offset == length {
+            fields.append(String(decoding: bytes, as: UTF8.self))
         } else {
-            let offset = firstInvalidUTF8Offset(bytes)
             var lineOfByte = fieldStartLine ?? currentLine
             for byte in bytes[..<offset] where byte == 0x0A { lineOfByte += 1 }
             error = CSVError(.invalidUTF8(byteOffset: offset), line: lineOfByte, field: fields.count + 1)
@@ -328,7 +342,7 @@ final class ParserState {
         fieldStartLine = nil
     }
 
-    func endRecord() {
+    mutating func endRecord() {
         if error != nil { return }
         let count = fields.count
         pending.append(CSVRecord(fields: fields, line: recordStartLine ?? currentLine))
@@ -341,11 +355,11 @@ final class ParserState {
 }
 
 private func csvFieldCallback(_ data: UnsafeMutableRawPointer?, _ length: Int, _ context: UnsafeMutableRawPointer?) {
-    Unmanaged<ParserState>.fromOpaque(context!).takeUnretainedValue().addField(data, length)
+    context!.assumingMemoryBound(to: ParserState.self).pointee.addField(data, length)
 }
 
 private func csvRecordCallback(_ terminator: Int32, _ context: UnsafeMutableRawPointer?) {
-    Unmanaged<ParserState>.fromOpaque(context!).takeUnretainedValue().endRecord()
+    context!.assumingMemoryBound(to: ParserState.self).pointee.endRecord()
 }
 
 private func csvNeverSpace(_ byte: UInt8) -> Int32 { 0 }
@@ -354,6 +368,15 @@ private func csvNeverSpace(_ byte: UInt8) -> Int32 { 0 }
 func firstInvalidUTF8Offset(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
     var index = 0
     let count = bytes.count
+    // ASCII fast path, eight bytes at a time.
+    if let base = bytes.baseAddress {
+        let raw = UnsafeRawPointer(base)
+        while index + 8 <= count {
+            if raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
+            index += 8
+        }
+    }
+    while index < count && bytes[index] < 0x80 { index += 1 }
     while index < count {
         let lead = bytes[index]
         var length = 0

@@ -382,3 +382,56 @@ struct InputRowTests {
         #expect(input.jobs.count == 1)
     }
 }
+
+@Suite("Input validation report (what validate prints)")
+struct InputValidationReportTests {
+    private func report(_ text: String, collect: Bool = true) -> InputValidationReport {
+        InputValidationReport.validate(.bytes(Array(text.utf8)), collect: collect)
+    }
+
+    @Test("exit codes: 0 all valid, 1 some invalid, 2 broken file")
+    func exitCodes() {
+        #expect(report("user,action\nbob,disable\n").exitCode == 0)
+        #expect(report("user,action\nb b,disable\n").exitCode == 1)
+        #expect(report("user,action\n\"bob,disable\n").exitCode == 2)
+        #expect(report("user\nbob\n").exitCode == 2)
+        #expect(report("").exitCode == 2)
+    }
+
+    @Test("counts, errors and warnings, in file order")
+    func counts() {
+        let result = report("user,action,password\na,enable,p\nb b,disable,\nc,disable,x\n\n,,\nd,offboard,\n")
+        #expect(result.rows == 4)
+        #expect(result.valid == 3)
+        #expect(result.invalid == 1)
+        #expect(result.byAction == InputValidationReport.ActionCounts(enable: 1, disable: 2))
+        #expect(result.emptyRowsSkipped == 1)
+        #expect(result.warningCount == 1)
+        #expect(result.errors.map(\.line) == [3])
+        #expect(result.warnings.map(\.line) == [4])
+        #expect(result.fileError == nil)
+        #expect(result.sha256.count == 64)
+    }
+
+    @Test("without collect, nothing is kept but the counts")
+    func streaming() {
+        var lines: [Int] = []
+        let result = InputValidationReport.validate(
+            .bytes(Array("user,action\nb b,disable\nc,disable\n".utf8)), collect: false
+        ) { row in
+            if case .failure(let error) = row { lines.append(error.line) }
+        }
+        #expect(result.errors.isEmpty)
+        #expect(result.invalid == 1)
+        #expect(lines == [2])
+    }
+
+    @Test("a broken file keeps the counts of the rows before the break and names the line")
+    func broken() {
+        let result = report("user,action\nbob,disable\ncarol,dis\"able\n")
+        #expect(result.fileError?.line == 3)
+        #expect(result.fileError?.message.hasPrefix("input line 3, field 2: a quote character") == true)
+        #expect(result.rows == 1)
+        #expect(result.sha256 == "")
+    }
+}

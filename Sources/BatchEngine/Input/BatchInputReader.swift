@@ -45,7 +45,7 @@ public final class BatchInputReader {
         var header: CSVRecord?
         do {
             while let record = try reader.next() {
-                if record.fields.allSatisfy(isBlank) { continue }
+                if isBlankRecord(record.fields) { continue }
                 header = record
                 break
             }
@@ -63,7 +63,7 @@ public final class BatchInputReader {
     public func next() throws(InputFileError) -> RowResult? {
         do {
             while let record = try reader.next() {
-                if record.fields.allSatisfy(isBlank) {
+                if isBlankRecord(record.fields) {
                     summary.emptyRowsSkipped += 1
                     continue
                 }
@@ -145,4 +145,10 @@ private func hex(_ digest: SHA256.Digest) -> String {
         bytes.append(digits[Int(byte & 0x0F)])
     }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Whether every cell is empty or only spaces and tabs (quick answer for the usual row).
+private func isBlankRecord(_ fields: [String]) -> Bool {
+    if let first = fields.first?.utf8.first, first != 0x20 && first != 0x09 { return false }
+    return fields.allSatisfy(isBlank)
 }

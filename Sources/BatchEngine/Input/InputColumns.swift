@@ -69,7 +69,7 @@ public struct InputColumns: Sendable, Equatable {
         }
         var problems: [RowProblem] = []
         let user = trimmedBlanks(fields[self.user])
-        if let problem = Validation.checkUserName(user) {
+        if !InputColumns.isPlainValidUserName(user), let problem = Validation.checkUserName(user) {
             problems.append(.userName(problem))
         }
         let actionCell = fields[self.action]
@@ -90,7 +90,7 @@ public struct InputColumns: Sendable, Equatable {
         case .enable:
             if let passwordCell, !passwordCell.isEmpty {
                 let candidate = Password(passwordCell)
-                if let problem = candidate.problem {
+                if !InputColumns.isPlainValidPassword(passwordCell), let problem = candidate.problem {
                     problems.append(.password(problem))
                 } else {
                     password = candidate
@@ -107,6 +107,41 @@ public struct InputColumns: Sendable, Equatable {
             return .failure(RowError(line: record.line, user: user, action: action, problems: problems))
         }
         return .success(BatchJob(line: record.line, user: user, action: action, password: password, warnings: warnings))
+    }
+
+    /// A fast check of IAM's user-name rule on the UTF-8 bytes: true only for 1–64 ASCII characters
+    /// of `A-Za-z0-9_+=,.@-`, that is only for names `Validation.checkUserName` accepts (a test
+    /// checks the two agree). Anything else is decided, and explained, by `Validation.checkUserName`;
+    /// this only spares the common case its per-character Unicode work.
+    static func isPlainValidUserName(_ name: String) -> Bool {
+        // Bit n of `low` (`high`) is set when byte n (64 + n) is allowed.
+        let low: UInt64 = 1 << 0x2B | 1 << 0x2C | 1 << 0x2D | 1 << 0x2E | 0x3FF << 0x30 | 1 << 0x3D
+        let high: UInt64 = 1 << 0x00 | 0x3FF_FFFF << 0x01 | 1 << 0x1F | 0x3FF_FFFF << 0x21
+        var name = name
+        return name.withUTF8 { bytes in
+            // 64 is `Validation.maxUserNameLength` (a test checks they match).
+            guard !bytes.isEmpty && bytes.count <= 64 else { return false }
+            for byte in bytes {
+                let allowed = byte < 64 ? low >> byte & 1 : byte < 128 ? high >> (byte - 64) & 1 : 0
+                if allowed == 0 { return false }
+            }
+            return true
+        }
+    }
+
+    /// A fast check of IAM's password rule on the UTF-8 bytes: true only for 1–128 characters of
+    /// printable ASCII, tab, LF and CR, that is only for passwords `Validation.checkPassword`
+    /// accepts (a test checks the two agree). Anything else is decided by `Password.problem`.
+    static func isPlainValidPassword(_ password: String) -> Bool {
+        var password = password
+        return password.withUTF8 { bytes in
+            // 128 is `Validation.maxPasswordLength` (a test checks they match).
+            guard !bytes.isEmpty && bytes.count <= 128 else { return false }
+            for byte in bytes where byte < 0x20 || byte > 0x7E {
+                if byte != 0x09 && byte != 0x0A && byte != 0x0D { return false }
+            }
+            return true
+        }
     }
 
     /// An unknown action is echoed only when it cannot be a misplaced password: at most 24

@@ -9,6 +9,12 @@ public struct InputValidationReport: Sendable, Equatable, Codable {
         public var line: Int
         public var code: String
         public var message: String
+
+        public init(line: Int, code: String, message: String) {
+            self.line = line
+            self.code = code
+            self.message = message
+        }
     }
 
     /// Why the file as a whole could not be used.
@@ -16,12 +22,22 @@ public struct InputValidationReport: Sendable, Equatable, Codable {
         /// The line the error is about, when there is one.
         public var line: Int?
         public var message: String
+
+        public init(line: Int?, message: String) {
+            self.line = line
+            self.message = message
+        }
     }
 
     /// Valid rows by action.
     public struct ActionCounts: Sendable, Equatable, Codable {
         public var enable: Int
         public var disable: Int
+
+        public init(enable: Int, disable: Int) {
+            self.enable = enable
+            self.disable = disable
+        }
     }
 
     /// The input's name: its path or `standard input`.
