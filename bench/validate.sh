@@ -18,8 +18,11 @@ if [ ! -x /usr/bin/time ]; then
     exit 2
 fi
 
-echo "bench: building release"
-"$SWIFT" build -c release --product console-access >/dev/null
+echo "bench: building release (log: $OUT/build.log)"
+if ! "$SWIFT" build -c release --product console-access >"$OUT/build.log" 2>&1; then
+    cat "$OUT/build.log" >&2
+    exit 1
+fi
 BIN="$("$SWIFT" build -c release --show-bin-path)/console-access"
 
 sizes=("$@")
@@ -27,14 +30,15 @@ sizes=("$@")
 
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 
-# measure CMD... -> sets SECONDS_BEST and RSS_KB (best wall time of RUNS, its peak RSS)
+# measure CMD... -> sets SECONDS_BEST, CPU_BEST (user+sys of that run) and RSS_KB (its peak RSS):
+# the run with the best wall time of RUNS.
 measure() {
-    local best="" rss=""
+    local best="" rss="" cpu=""
     for _ in $(seq "$RUNS"); do
         local start end elapsed status
         start=$(date +%s.%N)
         set +e
-        /usr/bin/time -f "%M" -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt"
+        /usr/bin/time -f "%M %U %S" -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt"
         status=$?
         set -e
         end=$(date +%s.%N)
@@ -46,24 +50,27 @@ measure() {
         elapsed=$(calc "$end - $start")
         if [ -z "$best" ] || awk "BEGIN { exit !($elapsed < $best) }"; then
             best=$elapsed
-            rss=$(tail -1 "$OUT/time.txt")
+            rss=$(tail -1 "$OUT/time.txt" | cut -d' ' -f1)
+            cpu=$(tail -1 "$OUT/time.txt" | awk '{ printf "%.2f", $2 + $3 }')
         fi
     done
     SECONDS_BEST=$best
+    CPU_BEST=$cpu
     RSS_KB=$rss
 }
 
-printf '%-10s %-26s %10s %14s %12s\n' rows tool seconds rows/s "peak RSS"
+echo "bench: best wall time of $RUNS runs each; cpu = user+sys seconds of that run"
+printf '%-10s %-26s %10s %8s %14s %12s\n' rows tool seconds cpu rows/s "peak RSS"
 for rows in "${sizes[@]}"; do
     file="$OUT/users-$rows.csv"
     [ -f "$file" ] || "$PYTHON" bench/gen_users.py "$rows" "$file"
     measure "$BIN" validate "$file"
-    swift_s=$SECONDS_BEST swift_rss=$RSS_KB
+    swift_s=$SECONDS_BEST swift_cpu=$CPU_BEST swift_rss=$RSS_KB
     measure "$PYTHON" bench/validate_py.py "$file"
-    py_s=$SECONDS_BEST py_rss=$RSS_KB
-    printf '%-10s %-26s %10.3f %14.0f %9.1f MB\n' "$rows" "console-access validate" "$swift_s" \
+    py_s=$SECONDS_BEST py_cpu=$CPU_BEST py_rss=$RSS_KB
+    printf '%-10s %-26s %10.3f %8s %14.0f %9.1f MB\n' "$rows" "console-access validate" "$swift_s" "$swift_cpu" \
         "$(calc "$rows / $swift_s")" "$(calc "$swift_rss / 1024")"
-    printf '%-10s %-26s %10.3f %14.0f %9.1f MB\n' "$rows" "python3 csv module" "$py_s" \
+    printf '%-10s %-26s %10.3f %8s %14.0f %9.1f MB\n' "$rows" "python3 csv module" "$py_s" "$py_cpu" \
         "$(calc "$rows / $py_s")" "$(calc "$py_rss / 1024")"
     printf '%-10s %-26s %9.1fx\n' "$rows" "speed-up" "$(calc "$py_s / $swift_s")"
 done

@@ -151,9 +151,16 @@ public final class CSVReader {
 
     /// The next record, or `nil` at the end of the input.
     public func next() throws(CSVError) -> CSVRecord? {
+        try withNextRecord { CSVRecord(fields: $0.strings, line: $0.line) }
+    }
+
+    /// Hands the next record to `body` as raw UTF-8 field bytes, without making strings or
+    /// arrays: the fast path for callers that look at bytes first. The record is valid only
+    /// inside `body`. Returns `body`'s result, or `nil` at the end of the input.
+    public func withNextRecord<Result>(_ body: (CSVRawRecord) -> Result) throws(CSVError) -> Result? {
         while true {
             // Records completed before an error come first: they precede it in the input.
-            if let record = state.pointee.popPending() { return record }
+            if state.pointee.hasPending { return state.pointee.popPending(body) }
             if let failure { throw failure }
             if let error = state.pointee.error {
                 failure = error
@@ -222,13 +229,13 @@ public final class CSVReader {
             if state.pointee.recordBytes + parser.pointee.entry_pos > options.maxRecordBytes {
                 throw CSVError(
                     .recordTooLong(limit: options.maxRecordBytes), line: state.pointee.recordStartLine,
-                    field: state.pointee.fields.count + 1)
+                    field: state.pointee.currentFieldCount + 1)
             }
         }
     }
 
     private func parseError(status: Int32) -> CSVError {
-        let field = state.pointee.fields.count + 1
+        let field = state.pointee.currentFieldCount + 1
         if status == CSV_EPARSE {
             if parser.pointee.pstate == fieldMightHaveEnded {
                 return CSVError(.textAfterClosingQuote, line: line, field: field)
@@ -244,7 +251,7 @@ public final class CSVReader {
         state.pointee.currentLine = line
         let lastLine = lastByteWasLineFeed ? max(1, line - 1) : line
         let fieldStart = state.pointee.fieldStartLine ?? line
-        let field = state.pointee.fields.count + 1
+        let field = state.pointee.currentFieldCount + 1
         finalRecordUnterminated = parser.pointee.pstate != rowNotBegun
         if csv_fini(parser, csvFieldCallback, csvRecordCallback, context) != 0 {
             throw CSVError(.unterminatedQuote(endLine: lastLine), line: fieldStart, field: field)
@@ -304,50 +311,127 @@ private let rowNotBegun: Int32 = 0
 private let fieldBegun: Int32 = 2
 private let fieldMightHaveEnded: Int32 = 3
 
+/// One record's fields as UTF-8 bytes (already checked to be valid UTF-8), lent to
+/// `CSVReader.withNextRecord`. Valid only inside that call.
+public struct CSVRawRecord {
+    /// 1-based physical line where the record starts.
+    public let line: Int
+    /// Number of fields.
+    public let count: Int
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let ends: UnsafeBufferPointer<Int>
+    private let firstField: Int
+
+    init(line: Int, count: Int, bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, firstField: Int) {
+        self.line = line
+        self.count = count
+        self.bytes = bytes
+        self.ends = ends
+        self.firstField = firstField
+    }
+
+    /// The bytes of field `index` (0-based).
+    public subscript(index: Int) -> UnsafeBufferPointer<UInt8> {
+        precondition(index >= 0 && index < count, "field index out of range")
+        let field = firstField + index
+        let start = field == 0 ? 0 : ends[field - 1]
+        return UnsafeBufferPointer(rebasing: bytes[start..<ends[field]])
+    }
+
+    /// Field `index` (0-based) as a string.
+    public func string(_ index: Int) -> String {
+        String(decoding: self[index], as: UTF8.self)
+    }
+
+    /// Every field as a string.
+    public var strings: [String] {
+        (0..<count).map(string)
+    }
+}
+
 /// Mutable state the libcsv callbacks write into (passed as the context pointer). A struct behind
 /// a pointer: no reference counting or exclusivity checks on the hot path.
+///
+/// Field bytes go into one growing buffer: first those of complete records not yet handed out,
+/// then those of the record in progress. When every complete record has been handed out, the
+/// buffer is compacted, so it holds about one record.
 struct ParserState {
-    var fields: [String] = []
-    var recordBytes = 0
-    var pending: [CSVRecord] = []
+    struct PendingRecord {
+        var line: Int
+        var firstField: Int
+        var fieldCount: Int
+    }
+
+    var bytes: [UInt8] = []
+    /// End offset in `bytes` of each field.
+    var fieldEnds: [Int] = []
+    var pending: [PendingRecord] = []
     var pendingHead = 0
+    /// Index in `fieldEnds` of the record in progress's first field.
+    var currentFieldStart = 0
+    var recordBytes = 0
     var currentLine = 1
     var recordStartLine: Int?
     var fieldStartLine: Int?
     var error: CSVError?
 
-    mutating func popPending() -> CSVRecord? {
-        guard pendingHead < pending.count else { return nil }
+    var currentFieldCount: Int { fieldEnds.count - currentFieldStart }
+
+    var hasPending: Bool { pendingHead < pending.count }
+
+    mutating func popPending<Result>(_ body: (CSVRawRecord) -> Result) -> Result {
         let record = pending[pendingHead]
-        pendingHead += 1
-        if pendingHead == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            pendingHead = 0
+        let result = bytes.withUnsafeBufferPointer { bytes in
+            fieldEnds.withUnsafeBufferPointer { ends in
+                body(
+                    CSVRawRecord(
+                        line: record.line, count: record.fieldCount, bytes: bytes, ends: ends,
+                        firstField: record.firstField))
+            }
         }
-        return record
+        pendingHead += 1
+        if pendingHead == pending.count { compact() }
+        return result
+    }
+
+    /// Drops the handed-out records' bytes, keeping the record in progress.
+    private mutating func compact() {
+        pending.removeAll(keepingCapacity: true)
+        pendingHead = 0
+        if currentFieldStart == fieldEnds.count {
+            bytes.removeAll(keepingCapacity: true)
+            fieldEnds.removeAll(keepingCapacity: true)
+        } else if currentFieldStart > 0 {
+            let byteStart = fieldEnds[currentFieldStart - 1]
+            bytes.removeSubrange(0..<byteStart)
+            fieldEnds.removeSubrange(0..<currentFieldStart)
+            for index in fieldEnds.indices { fieldEnds[index] -= byteStart }
+        }
+        currentFieldStart = 0
     }
 
     mutating func addField(_ pointer: UnsafeMutableRawPointer?, _ length: Int) {
         if error != nil { return }
-        let bytes = UnsafeBufferPointer(start: pointer?.assumingMemoryBound(to: UInt8.self), count: length)
-        let offset = firstInvalidUTF8Offset(bytes)
-        if offset == length {
-            fields.append(String(decoding: bytes, as: UTF8.self))
-        } else {
+        let field = UnsafeBufferPointer(start: pointer?.assumingMemoryBound(to: UInt8.self), count: length)
+        let offset = firstInvalidUTF8Offset(field)
+        if offset != length {
             var lineOfByte = fieldStartLine ?? currentLine
-            for byte in bytes[..<offset] where byte == 0x0A { lineOfByte += 1 }
-            error = CSVError(.invalidUTF8(byteOffset: offset), line: lineOfByte, field: fields.count + 1)
+            for byte in field[..<offset] where byte == 0x0A { lineOfByte += 1 }
+            error = CSVError(.invalidUTF8(byteOffset: offset), line: lineOfByte, field: currentFieldCount + 1)
+            return
         }
+        bytes.append(contentsOf: field)
+        fieldEnds.append(bytes.count)
         recordBytes += length + 1
         fieldStartLine = nil
     }
 
     mutating func endRecord() {
         if error != nil { return }
-        let count = fields.count
-        pending.append(CSVRecord(fields: fields, line: recordStartLine ?? currentLine))
-        fields = []
-        fields.reserveCapacity(count)
+        pending.append(
+            PendingRecord(
+                line: recordStartLine ?? currentLine, firstField: currentFieldStart, fieldCount: currentFieldCount))
+        currentFieldStart = fieldEnds.count
         recordStartLine = nil
         fieldStartLine = nil
         recordBytes = 0

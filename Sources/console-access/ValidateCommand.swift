@@ -69,9 +69,9 @@ struct ValidateCommand: ParsableCommand {
         case .text:
             report = InputValidationReport.validate(input, options: options, collect: false) { row in
                 switch row {
-                case .success(let job):
-                    for warning in job.warnings { out.write("line \(job.line): warning: \(warning)\n") }
-                case .failure(let error):
+                case .valid(let line, _, let warnings):
+                    for warning in warnings { out.write("line \(line): warning: \(warning)\n") }
+                case .invalid(let error):
                     out.write("\(error)\n")
                 }
             }

@@ -419,7 +419,7 @@ struct InputValidationReportTests {
         let result = InputValidationReport.validate(
             .bytes(Array("user,action\nb b,disable\nc,disable\n".utf8)), collect: false
         ) { row in
-            if case .failure(let error) = row { lines.append(error.line) }
+            if case .invalid(let error) = row { lines.append(error.line) }
         }
         #expect(result.errors.isEmpty)
         #expect(result.invalid == 1)

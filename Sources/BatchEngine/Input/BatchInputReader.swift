@@ -61,23 +61,48 @@ public final class BatchInputReader {
 
     /// The next data row, or `nil` after the last one.
     public func next() throws(InputFileError) -> RowResult? {
+        let columns = self.columns
+        while let row = try nextRecord({ raw in columns.validate(raw) }) {
+            guard let row else { continue }
+            summary.count(row)
+            return row
+        }
+        return nil
+    }
+
+    /// The next data row's verdict without its job (faster; for checking a file), or `nil` after
+    /// the last one.
+    public func nextCheck() throws(InputFileError) -> RowCheck? {
+        let columns = self.columns
+        while let row = try nextRecord({ raw in columns.check(raw) }) {
+            guard let row else { continue }
+            summary.count(row)
+            return row
+        }
+        return nil
+    }
+
+    /// `body`'s result for the next record; `.some(nil)` for an empty row (skipped and counted);
+    /// `nil` at the end of the input (the digest is then final).
+    private func nextRecord<Row>(_ body: (CSVRawRecord) -> Row) throws(InputFileError) -> Row?? {
+        let result: Row??
         do {
-            while let record = try reader.next() {
-                if isBlankRecord(record.fields) {
-                    summary.emptyRowsSkipped += 1
-                    continue
-                }
-                let result = columns.validate(record)
-                summary.count(result)
-                return result
+            result = try reader.withNextRecord { raw -> Row? in
+                isBlankRecord(raw) ? nil : body(raw)
             }
         } catch {
             throw InputFileError(.csv(error), source: source)
         }
-        if finalDigest == nil {
-            finalDigest = hex(digest.hasher.finalize())
+        switch result {
+        case .none:
+            if finalDigest == nil { finalDigest = hex(digest.hasher.finalize()) }
+            return nil
+        case .some(.none):
+            summary.emptyRowsSkipped += 1
+            return .some(nil)
+        case .some(.some(let row)):
+            return row
         }
-        return nil
     }
 
     /// The SHA-256 (lowercase hex) of every byte of the input, once `next()` has returned `nil`.
@@ -151,4 +176,11 @@ private func hex(_ digest: SHA256.Digest) -> String {
 private func isBlankRecord(_ fields: [String]) -> Bool {
     if let first = fields.first?.utf8.first, first != 0x20 && first != 0x09 { return false }
     return fields.allSatisfy(isBlank)
+}
+
+private func isBlankRecord(_ raw: CSVRawRecord) -> Bool {
+    for index in 0..<raw.count {
+        for byte in raw[index] where byte != 0x20 && byte != 0x09 { return false }
+    }
+    return true
 }

@@ -109,39 +109,114 @@ public struct InputColumns: Sendable, Equatable {
         return .success(BatchJob(line: record.line, user: user, action: action, password: password, warnings: warnings))
     }
 
+    /// Validates one record from its raw bytes: a plain row (ASCII user name and password, an
+    /// action spelled without spaces) is checked on bytes, and only its user name and password
+    /// become strings; any other row goes through `validate(_: CSVRecord)`. Same results.
+    public func validate(_ raw: CSVRawRecord) -> RowResult {
+        if let plain = plainRow(raw) {
+            let password = plain.action == .enable ? self.password.map { Password(raw.string($0)) } : nil
+            return .success(
+                BatchJob(
+                    line: raw.line, user: raw.string(user), action: plain.action, password: password,
+                    warnings: plain.warnings))
+        }
+        return validate(CSVRecord(fields: raw.strings, line: raw.line))
+    }
+
+    /// Checks one record from its raw bytes without building a job (what `validate` needs): a
+    /// plain row makes no strings at all. Same verdicts as `validate(_: CSVRecord)`.
+    public func check(_ raw: CSVRawRecord) -> RowCheck {
+        if let plain = plainRow(raw) {
+            return .valid(line: raw.line, action: plain.action, warnings: plain.warnings)
+        }
+        switch validate(CSVRecord(fields: raw.strings, line: raw.line)) {
+        case .success(let job): return .valid(line: job.line, action: job.action, warnings: job.warnings)
+        case .failure(let error): return .invalid(error)
+        }
+    }
+
+    private struct PlainRow {
+        var action: BatchAction
+        var warnings: [RowWarning]
+    }
+
+    /// The verdict for a row whose cells need no Unicode work, or `nil` for any other row.
+    private func plainRow(_ raw: CSVRawRecord) -> PlainRow? {
+        guard raw.count == count, InputColumns.isPlainValidUserName(bytes: raw[user]),
+            let action = InputColumns.plainAction(raw[self.action])
+        else { return nil }
+        switch action {
+        case .enable:
+            guard let password, InputColumns.isPlainValidPassword(bytes: raw[password]) else { return nil }
+            return PlainRow(action: .enable, warnings: [])
+        case .disable:
+            if let password, !raw[password].isEmpty {
+                return PlainRow(action: .disable, warnings: [.passwordIgnoredForDisable])
+            }
+            return PlainRow(action: .disable, warnings: [])
+        }
+    }
+
+    /// `enable`, `disable`, `onboard` or `offboard` in any ASCII case, with nothing around it.
+    static func plainAction(_ bytes: UnsafeBufferPointer<UInt8>) -> BatchAction? {
+        func equals(_ word: StaticString) -> Bool {
+            guard bytes.count == word.utf8CodeUnitCount else { return false }
+            let letters = word.utf8Start
+            for index in 0..<bytes.count where bytes[index] | 0x20 != letters[index] { return false }
+            return true
+        }
+        switch bytes.count {
+        case 6: return equals("enable") ? .enable : nil
+        case 7: return equals("disable") ? .disable : equals("onboard") ? .enable : nil
+        case 8: return equals("offboard") ? .disable : nil
+        default: return nil
+        }
+    }
+
     /// A fast check of IAM's user-name rule on the UTF-8 bytes: true only for 1–64 ASCII characters
     /// of `A-Za-z0-9_+=,.@-`, that is only for names `Validation.checkUserName` accepts (a test
     /// checks the two agree). Anything else is decided, and explained, by `Validation.checkUserName`;
     /// this only spares the common case its per-character Unicode work.
     static func isPlainValidUserName(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { isPlainValidUserName(bytes: $0) }
+    }
+
+    static func isPlainValidUserName(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         // Bit n of `low` (`high`) is set when byte n (64 + n) is allowed.
         let low: UInt64 = 1 << 0x2B | 1 << 0x2C | 1 << 0x2D | 1 << 0x2E | 0x3FF << 0x30 | 1 << 0x3D
         let high: UInt64 = 1 << 0x00 | 0x3FF_FFFF << 0x01 | 1 << 0x1F | 0x3FF_FFFF << 0x21
-        var name = name
-        return name.withUTF8 { bytes in
-            // 64 is `Validation.maxUserNameLength` (a test checks they match).
-            guard !bytes.isEmpty && bytes.count <= 64 else { return false }
-            for byte in bytes {
-                let allowed = byte < 64 ? low >> byte & 1 : byte < 128 ? high >> (byte - 64) & 1 : 0
-                if allowed == 0 { return false }
-            }
-            return true
+        // 64 is `Validation.maxUserNameLength` (a test checks they match).
+        guard !bytes.isEmpty && bytes.count <= 64 else { return false }
+        for byte in bytes {
+            let allowed = byte < 64 ? low >> byte & 1 : byte < 128 ? high >> (byte - 64) & 1 : 0
+            if allowed == 0 { return false }
         }
+        return true
     }
 
-    /// A fast check of IAM's password rule on the UTF-8 bytes: true only for 1–128 characters of
-    /// printable ASCII, tab, LF and CR, that is only for passwords `Validation.checkPassword`
-    /// accepts (a test checks the two agree). Anything else is decided by `Password.problem`.
+    /// IAM's password rule checked on valid UTF-8 bytes: 1–128 characters from U+0020–U+00FF,
+    /// tab, LF and CR. In UTF-8 those are the bytes 09, 0A, 0D, 20–7F, and the two-byte sequences
+    /// led by C2 or C3; any other lead byte means a character outside the set. It agrees with
+    /// `Validation.checkPassword` (a test checks it); a refused password still goes through
+    /// `Password.problem`, which explains why.
     static func isPlainValidPassword(_ password: String) -> Bool {
         var password = password
-        return password.withUTF8 { bytes in
-            // 128 is `Validation.maxPasswordLength` (a test checks they match).
-            guard !bytes.isEmpty && bytes.count <= 128 else { return false }
-            for byte in bytes where byte < 0x20 || byte > 0x7E {
-                if byte != 0x09 && byte != 0x0A && byte != 0x0D { return false }
+        return password.withUTF8 { isPlainValidPassword(bytes: $0) }
+    }
+
+    static func isPlainValidPassword(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty else { return false }
+        var twoByteCharacters = 0
+        for byte in bytes where byte < 0x20 || byte > 0x7F {
+            switch byte {
+            case 0x09, 0x0A, 0x0D, 0x80...0xBF: continue
+            case 0xC2, 0xC3: twoByteCharacters += 1
+            default: return false
             }
-            return true
         }
+        // 128 is `Validation.maxPasswordLength` (a test checks they match).
+        return bytes.count - twoByteCharacters <= 128
     }
 
     /// An unknown action is echoed only when it cannot be a misplaced password: at most 24

@@ -146,6 +146,20 @@ public struct RowError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Each data row's outcome: a job to run, or why the row is invalid.
 public typealias RowResult = Result<BatchJob, RowError>
 
+/// A row's verdict without its job (what `validate` needs; cheaper than `RowResult`).
+public enum RowCheck: Sendable, Equatable {
+    case valid(line: Int, action: BatchAction, warnings: [RowWarning])
+    case invalid(RowError)
+
+    /// The verdict of a full result.
+    public init(_ result: RowResult) {
+        switch result {
+        case .success(let job): self = .valid(line: job.line, action: job.action, warnings: job.warnings)
+        case .failure(let error): self = .invalid(error)
+        }
+    }
+}
+
 /// A problem with the file as a whole: nothing in it may run. (`console-access validate` exits 2.)
 public struct InputFileError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
@@ -213,18 +227,25 @@ public struct InputSummary: Sendable, Equatable, Codable {
 
     public init() {}
 
-    mutating func count(_ result: RowResult) {
+    mutating func count(_ check: RowCheck) {
         rows += 1
-        switch result {
-        case .success(let job):
+        switch check {
+        case .valid(_, let action, let rowWarnings):
             valid += 1
-            warnings += job.warnings.count
-            switch job.action {
+            warnings += rowWarnings.count
+            switch action {
             case .enable: enable += 1
             case .disable: disable += 1
             }
-        case .failure:
+        case .invalid:
             invalid += 1
+        }
+    }
+
+    mutating func count(_ result: RowResult) {
+        switch result {
+        case .success(let job): count(.valid(line: job.line, action: job.action, warnings: job.warnings))
+        case .failure(let error): count(.invalid(error))
         }
     }
 }

@@ -69,10 +69,10 @@ public struct InputValidationReport: Sendable, Equatable, Codable {
     /// - Parameters:
     ///   - collect: keep every row error and warning in `errors` and `warnings` (for JSON output).
     ///     Without it, memory stays flat; use `onRow` to see them as they come.
-    ///   - onRow: called with each data row's result, in file order.
+    ///   - onRow: called with each data row's verdict, in file order.
     public static func validate(
         _ input: CSVInput, options: BatchInputOptions = BatchInputOptions(), collect: Bool = true,
-        onRow: (RowResult) -> Void = { _ in }
+        onRow: (RowCheck) -> Void = { _ in }
     ) -> InputValidationReport {
         var report = InputValidationReport(
             file: input.displayName, rows: 0, valid: 0, invalid: 0, byAction: ActionCounts(enable: 0, disable: 0),
@@ -81,15 +81,14 @@ public struct InputValidationReport: Sendable, Equatable, Codable {
         do {
             let reader = try BatchInputReader(input, options: options)
             defer { summary = reader.summary }
-            while let row = try reader.next() {
+            while let row = try reader.nextCheck() {
                 if collect {
                     switch row {
-                    case .success(let job):
-                        for warning in job.warnings {
-                            report.warnings.append(
-                                Entry(line: job.line, code: warning.code, message: warning.description))
+                    case .valid(let line, _, let warnings):
+                        for warning in warnings {
+                            report.warnings.append(Entry(line: line, code: warning.code, message: warning.description))
                         }
-                    case .failure(let error):
+                    case .invalid(let error):
                         report.errors.append(Entry(line: error.line, code: error.code, message: error.message))
                     }
                 }
