@@ -8,7 +8,7 @@ MOTO         := $(VENV)/bin/moto_server
 PREFIX       ?= /usr/local
 SWIFT_FLAGS  ?=
 
-.PHONY: all setup setup-libcsv setup-moto build release test lint format clean demo bench install
+.PHONY: all setup setup-libcsv setup-moto setup-time build release test lint format clean demo bench bench-validate install
 
 all: build
 
@@ -23,6 +23,14 @@ setup-libcsv:
 	fi
 
 setup-moto: $(MOTO)
+
+## setup-time: install GNU time (/usr/bin/time, for peak RSS in benchmarks) when missing
+setup-time:
+	@if [ ! -x /usr/bin/time ]; then \
+		echo "setup: installing GNU time"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq time >/dev/null; \
+	fi
 
 $(MOTO):
 	@echo "setup: creating $(VENV) with moto[server]"
@@ -46,6 +54,13 @@ lint:
 
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
+
+## bench: every benchmark; add new bench-* targets as prerequisites here
+bench: bench-validate
+
+## bench-validate: `console-access validate` vs Python's csv module on 100k and 1M generated rows
+bench-validate: setup-libcsv setup-time
+	SWIFT=$(SWIFT) PYTHON=$(PYTHON) bench/validate.sh
 
 clean:
 	rm -rf .build

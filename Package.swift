@@ -57,6 +57,7 @@ let package = Package(
             dependencies: [
                 "ConsoleAccess",
                 "CSVStream",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,0 +1,214 @@
+import Foundation
+
+/// The outcome of one input row, as written in the report's `status` column.
+public enum ReportStatus: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The change was made.
+    case changed
+    /// Nothing to do: console access was already as asked.
+    case unchanged
+    /// The change was attempted and failed (see `error_code` and `message`).
+    case failed
+    /// The IAM user does not exist.
+    case notFound = "not-found"
+    /// The row is invalid; nothing was attempted (see `error_code` and `message`).
+    case invalid
+    /// The row was valid but not attempted (the run stopped first, or `--strict` stopped it).
+    case notRun = "not-run"
+    /// Dry run: the change that would be made.
+    case planned
+}
+
+/// One row of the report. There is deliberately no password field.
+public struct ReportRow: Sendable, Equatable {
+    /// The report's columns, in order.
+    public static let columns = [
+        "line", "user", "action", "status", "detail", "error_code", "message", "attempts", "request_id",
+        "started_at", "duration_ms",
+    ]
+
+    /// The physical line where the input row starts.
+    public var line: Int
+    public var user: String
+    /// `nil` when the input row's action could not be read.
+    public var action: BatchAction?
+    public var status: ReportStatus
+    /// A short human note on what happened (for example `login profile created`).
+    public var detail: String
+    /// The AWS error code, or a row problem's code for `invalid` rows; empty when none.
+    public var errorCode: String
+    /// The error message; empty when none. Must never contain a password.
+    public var message: String
+    /// API attempts made (retries included); `nil` when nothing was sent.
+    public var attempts: Int?
+    /// The AWS request id of the last call; empty when none.
+    public var requestID: String
+    /// When work on the row started (written in UTC, millisecond precision).
+    public var startedAt: Date?
+    /// How long the row took, in milliseconds.
+    public var durationMS: Int?
+
+    public init(
+        line: Int, user: String, action: BatchAction?, status: ReportStatus, detail: String = "",
+        errorCode: String = "", message: String = "", attempts: Int? = nil, requestID: String = "",
+        startedAt: Date? = nil, durationMS: Int? = nil
+    ) {
+        self.line = line
+        self.user = user
+        self.action = action
+        self.status = status
+        self.detail = detail
+        self.errorCode = errorCode
+        self.message = message
+        self.attempts = attempts
+        self.requestID = requestID
+        self.startedAt = startedAt.map(ReportTimestamp.roundedToMilliseconds)
+        self.durationMS = durationMS
+    }
+
+    /// The report row for an invalid input row: status `invalid`, the first problem's code, and
+    /// every problem in the message.
+    public init(invalid error: RowError) {
+        self.init(
+            line: error.line, user: error.user, action: error.action, status: .invalid, errorCode: error.code,
+            message: error.message)
+    }
+
+    /// The cells, in `columns` order.
+    public var fields: [String] {
+        [
+            String(line), user, action?.rawValue ?? "", status.rawValue, detail, errorCode, message,
+            attempts.map { String($0) } ?? "", requestID, startedAt.map(ReportTimestamp.format) ?? "",
+            durationMS.map { String($0) } ?? "",
+        ]
+    }
+
+    /// Parses cells written by `fields`. Throws a reason naming the column.
+    init(fields: [String]) throws(ReportRowProblem) {
+        guard fields.count == ReportRow.columns.count else {
+            throw ReportRowProblem(
+                "row has \(fields.count) fields; a report row has \(ReportRow.columns.count)")
+        }
+        guard let line = Int(fields[0]), line > 0 else { throw ReportRowProblem("line is not a positive number") }
+        var action: BatchAction?
+        if !fields[2].isEmpty {
+            guard let parsed = BatchAction(rawValue: fields[2]) else {
+                throw ReportRowProblem("action is not enable, disable or empty")
+            }
+            action = parsed
+        }
+        guard let status = ReportStatus(rawValue: fields[3]) else {
+            throw ReportRowProblem(
+                "status is not one of \(ReportStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let attempts = try ReportRow.optionalInt(fields[7], column: "attempts")
+        var startedAt: Date?
+        if !fields[9].isEmpty {
+            guard let parsed = ReportTimestamp.parse(fields[9]) else {
+                throw ReportRowProblem("started_at is not a UTC timestamp like 2026-11-23T09:30:00.000Z")
+            }
+            startedAt = parsed
+        }
+        let duration = try ReportRow.optionalInt(fields[10], column: "duration_ms")
+        self.init(
+            line: line, user: fields[1], action: action, status: status, detail: fields[4], errorCode: fields[5],
+            message: fields[6], attempts: attempts, requestID: fields[8], startedAt: startedAt, durationMS: duration)
+    }
+
+    private static func optionalInt(_ text: String, column: String) throws(ReportRowProblem) -> Int? {
+        if text.isEmpty { return nil }
+        guard let value = Int(text), value >= 0 else {
+            throw ReportRowProblem("\(column) is not a whole number")
+        }
+        return value
+    }
+}
+
+struct ReportRowProblem: Error {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
+}
+
+/// UTC timestamps with milliseconds: `2026-11-23T09:30:00.123Z`.
+public enum ReportTimestamp {
+    public static func format(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let (days, dayMilliseconds) = floorDivide(milliseconds, 86_400_000)
+        let (year, month, day) = civil(fromDays: days)
+        let hour = dayMilliseconds / 3_600_000
+        let minute = dayMilliseconds / 60_000 % 60
+        let second = dayMilliseconds / 1000 % 60
+        let milli = dayMilliseconds % 1000
+        return
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
+    }
+
+    /// Parses what `format` writes (the milliseconds part is optional).
+    public static func parse(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 20 || bytes.count == 24, bytes.last == UInt8(ascii: "Z") else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for index in range {
+                let byte = bytes[index]
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                value = value * 10 + Int64(byte - 0x30)
+            }
+            return value
+        }
+        func byte(_ index: Int, is character: Character) -> Bool { bytes[index] == character.asciiValue }
+        guard byte(4, is: "-"), byte(7, is: "-"), byte(10, is: "T"), byte(13, is: ":"), byte(16, is: ":"),
+            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+        else { return nil }
+        var milli: Int64 = 0
+        if bytes.count == 24 {
+            guard byte(19, is: "."), let value = number(20..<23) else { return nil }
+            milli = value
+        }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let total = ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milli
+        return Date(timeIntervalSince1970: Double(total) / 1000)
+    }
+
+    static func roundedToMilliseconds(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: Double(Int64((date.timeIntervalSince1970 * 1000).rounded())) / 1000)
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
+        var quotient = value / divisor
+        var remainder = value % divisor
+        if remainder < 0 {
+            quotient -= 1
+            remainder += divisor
+        }
+        return (quotient, remainder)
+    }
+
+    // Howard Hinnant's civil calendar algorithms (proleptic Gregorian).
+    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let adjustedYear = month <= 2 ? year - 1 : year
+        let era = (adjustedYear >= 0 ? adjustedYear : adjustedYear - 399) / 400
+        let yearOfEra = adjustedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+}
