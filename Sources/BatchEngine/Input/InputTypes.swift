@@ -1,11 +1,10 @@
 import CSVStream
 import ConsoleAccess
 
-/// What a row asks for.
-public enum BatchAction: String, Sendable, Hashable, CaseIterable, Codable {
-    case enable
-    case disable
+/// What a row asks for: the core's action.
+public typealias BatchAction = ConsoleAction
 
+extension ConsoleAction {
     /// Parses an action cell: `enable`/`disable`, or the aliases `onboard`/`offboard`, in any
     /// case, with surrounding spaces and tabs ignored.
     public init?(parsing text: String) {

@@ -1,22 +1,9 @@
+import ConsoleAccess
 import Foundation
 
-/// The outcome of one input row, as written in the report's `status` column.
-public enum ReportStatus: String, Sendable, Hashable, CaseIterable, Codable {
-    /// The change was made.
-    case changed
-    /// Nothing to do: console access was already as asked.
-    case unchanged
-    /// The change was attempted and failed (see `error_code` and `message`).
-    case failed
-    /// The IAM user does not exist.
-    case notFound = "not-found"
-    /// The row is invalid; nothing was attempted (see `error_code` and `message`).
-    case invalid
-    /// The row was valid but not attempted (the run stopped first, or `--strict` stopped it).
-    case notRun = "not-run"
-    /// Dry run: the change that would be made.
-    case planned
-}
+/// The outcome of one input row, as written in the report's `status` column: the core's
+/// statuses (`changed`, `unchanged`, `failed`, `not-found`, `invalid`, `not-run`, `planned`).
+public typealias ReportStatus = OutcomeStatus
 
 /// One row of the report. There is deliberately no password field.
 public struct ReportRow: Sendable, Equatable {
