@@ -1,0 +1,146 @@
+import AWSQuery
+import ConsoleAccess
+import Foundation
+import NIOConcurrencyHelpers
+
+/// How the jobs of a batch run.
+public struct RunOptions: Sendable {
+    /// At most this many users in flight at once (1...64).
+    public var concurrency: Int
+    /// Read state and report what would change; change nothing.
+    public var dryRun: Bool
+    /// With disable rows: also set active access keys `Inactive`.
+    public var deactivateAccessKeys: Bool
+    /// After a stop is requested, how long in-flight rows may take before they are cancelled.
+    public var stopGrace: Duration
+
+    public init(
+        concurrency: Int = 4, dryRun: Bool = false, deactivateAccessKeys: Bool = false, stopGrace: Duration = .seconds(15)
+    ) {
+        self.concurrency = min(max(concurrency, 1), 64)
+        self.dryRun = dryRun
+        self.deactivateAccessKeys = deactivateAccessKeys
+        self.stopGrace = stopGrace
+    }
+}
+
+/// The jobs of one IAM user, in file order. IAM user names are case-insensitive, so `Alice`
+/// and `alice` share a lane.
+struct Lane: Sendable {
+    var jobs: [BatchJob]
+}
+
+/// Runs valid jobs: users in parallel (at most `concurrency` at once, structured concurrency,
+/// no task per row), each user's rows in file order, one after another. Each finished row is
+/// handed to `record` at once (the report is written and flushed per row).
+public struct BatchRunner: Sendable {
+    public let service: ConsoleAccessService
+    public let options: RunOptions
+    public let stop: StopController
+
+    public init(service: ConsoleAccessService, options: RunOptions, stop: StopController = StopController()) {
+        self.service = service
+        self.options = options
+        self.stop = stop
+    }
+
+    /// Groups jobs into per-user lanes, ordered by each user's first row.
+    static func lanes(_ jobs: [BatchJob]) -> [Lane] {
+        var order: [String] = []
+        var byUser: [String: [BatchJob]] = [:]
+        for job in jobs {
+            let key = job.user.lowercased()
+            if byUser[key] == nil { order.append(key) }
+            byUser[key, default: []].append(job)
+        }
+        return order.map { Lane(jobs: byUser[$0]!) }
+    }
+
+    /// Notes for users listed with conflicting actions: by line, the detail to add.
+    static func conflictNotes(_ jobs: [BatchJob]) -> [Int: String] {
+        var notes: [Int: String] = [:]
+        for lane in lanes(jobs) where Set(lane.jobs.map(\.action)).count > 1 {
+            for job in lane.jobs {
+                let others = lane.jobs.filter { $0.line != job.line && $0.action != job.action }.map { String($0.line) }
+                notes[job.line] =
+                    "conflict: this user also appears with a different action on line\(others.count == 1 ? "" : "s") \(others.joined(separator: ", ")); rows run in file order"
+            }
+        }
+        return notes
+    }
+
+    /// Runs every job; returns the lines that were started (the rest are `not-run`).
+    public func run(_ jobs: [BatchJob], record: @escaping @Sendable (BatchJob, Outcome, Date, Duration) -> Void) async
+        -> Set<Int>
+    {
+        let lanes = Self.lanes(jobs)
+        let started = NIOLockedValueBox(Set<Int>())
+        let runner = self
+
+        enum ChildResult: Sendable {
+            case laneDone
+            case watcherDone
+        }
+
+        await withTaskGroup(of: ChildResult.self) { group in
+            // Watches for a stop: after the grace period, cancels whatever is still in flight.
+            group.addTask {
+                await runner.stop.waitForStop()
+                guard !Task.isCancelled else { return .watcherDone }
+                try? await Task.sleep(for: runner.options.stopGrace)
+                return .watcherDone
+            }
+            var next = 0
+            var running = 0
+            func startNextLane() {
+                guard next < lanes.count, !runner.stop.isStopping else { return }
+                let lane = lanes[next]
+                next += 1
+                running += 1
+                group.addTask {
+                    await runner.runLane(lane, started: started, record: record)
+                    return .laneDone
+                }
+            }
+            for _ in 0..<options.concurrency { startNextLane() }
+            while running > 0, let result = await group.next() {
+                switch result {
+                case .laneDone:
+                    running -= 1
+                    startNextLane()
+                case .watcherDone:
+                    // Grace period over: cancel in-flight rows (their calls stop, their rows say so).
+                    if runner.stop.isStopping { group.cancelAll() }
+                }
+            }
+            group.cancelAll()
+        }
+        return started.withLockedValue { $0 }
+    }
+
+    func runLane(
+        _ lane: Lane, started: NIOLockedValueBox<Set<Int>>,
+        record: @escaping @Sendable (BatchJob, Outcome, Date, Duration) -> Void
+    ) async {
+        for job in lane.jobs {
+            if stop.isStopping || Task.isCancelled { return }
+            started.withLockedValue { _ = $0.insert(job.line) }
+            let startedAt = Date()
+            let clock = ContinuousClock.now
+            let outcome: Outcome
+            if options.dryRun {
+                outcome = await service.plan(
+                    user: job.user, action: job.action, password: job.password,
+                    deactivateAccessKeys: options.deactivateAccessKeys)
+            } else {
+                switch job.action {
+                case .enable:
+                    outcome = await service.enable(user: job.user, password: job.password ?? Password(""))
+                case .disable:
+                    outcome = await service.disable(user: job.user, deactivateAccessKeys: options.deactivateAccessKeys)
+                }
+            }
+            record(job, outcome, startedAt, ContinuousClock.now - clock)
+        }
+    }
+}
