@@ -141,6 +141,7 @@ public final class CSVReader {
     }
 
     deinit {
+        state.pointee.deallocate()
         state.deinitialize(count: 1)
         state.deallocate()
         csv_free(parser)
@@ -353,8 +354,8 @@ public struct CSVRawRecord {
 /// a pointer: no reference counting or exclusivity checks on the hot path.
 ///
 /// Field bytes go into one growing buffer: first those of complete records not yet handed out,
-/// then those of the record in progress. When every complete record has been handed out, the
-/// buffer is compacted, so it holds about one record.
+/// then those of the record in progress. When every complete record has been handed out and the
+/// buffer holds more than 16 KiB, it is compacted, so it stays near 16 KiB plus one record.
 struct ParserState {
     struct PendingRecord {
         var line: Int
@@ -362,9 +363,9 @@ struct ParserState {
         var fieldCount: Int
     }
 
-    var bytes: [UInt8] = []
+    var bytes = FlatBuffer<UInt8>()
     /// End offset in `bytes` of each field.
-    var fieldEnds: [Int] = []
+    var fieldEnds = FlatBuffer<Int>()
     var pending: [PendingRecord] = []
     var pendingHead = 0
     /// Index in `fieldEnds` of the record in progress's first field.
@@ -381,16 +382,13 @@ struct ParserState {
 
     mutating func popPending<Result>(_ body: (CSVRawRecord) -> Result) -> Result {
         let record = pending[pendingHead]
-        let result = bytes.withUnsafeBufferPointer { bytes in
-            fieldEnds.withUnsafeBufferPointer { ends in
-                body(
-                    CSVRawRecord(
-                        line: record.line, count: record.fieldCount, bytes: bytes, ends: ends,
-                        firstField: record.firstField))
-            }
-        }
+        let result = body(
+            CSVRawRecord(
+                line: record.line, count: record.fieldCount, bytes: bytes.contents, ends: fieldEnds.contents,
+                firstField: record.firstField))
         pendingHead += 1
-        if pendingHead == pending.count { compact() }
+        // Compacting after every record would cost more than it saves: wait for some bytes.
+        if pendingHead == pending.count && bytes.count >= 16 * 1024 { compact() }
         return result
     }
 
@@ -398,14 +396,11 @@ struct ParserState {
     private mutating func compact() {
         pending.removeAll(keepingCapacity: true)
         pendingHead = 0
-        if currentFieldStart == fieldEnds.count {
-            bytes.removeAll(keepingCapacity: true)
-            fieldEnds.removeAll(keepingCapacity: true)
-        } else if currentFieldStart > 0 {
+        if currentFieldStart > 0 {
             let byteStart = fieldEnds[currentFieldStart - 1]
-            bytes.removeSubrange(0..<byteStart)
-            fieldEnds.removeSubrange(0..<currentFieldStart)
-            for index in fieldEnds.indices { fieldEnds[index] -= byteStart }
+            bytes.removeFirst(byteStart)
+            fieldEnds.removeFirst(currentFieldStart)
+            for index in 0..<fieldEnds.count { fieldEnds[index] -= byteStart }
         }
         currentFieldStart = 0
     }
@@ -435,6 +430,64 @@ struct ParserState {
         recordStartLine = nil
         fieldStartLine = nil
         recordBytes = 0
+    }
+
+    mutating func deallocate() {
+        bytes.deallocate()
+        fieldEnds.deallocate()
+    }
+}
+
+/// A growable buffer of plain values in one allocation, without copy-on-write checks (owned by
+/// one `ParserState`, freed by `deallocate()`).
+struct FlatBuffer<Element: BitwiseCopyable> {
+    private var base: UnsafeMutablePointer<Element>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init() {
+        capacity = 256
+        base = .allocate(capacity: capacity)
+    }
+
+    var contents: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
+
+    subscript(index: Int) -> Element {
+        get { base[index] }
+        nonmutating set { base[index] = newValue }
+    }
+
+    mutating func append(_ element: Element) {
+        if count == capacity { grow(to: count + 1) }
+        base[count] = element
+        count += 1
+    }
+
+    mutating func append(contentsOf elements: UnsafeBufferPointer<Element>) {
+        guard let source = elements.baseAddress, !elements.isEmpty else { return }
+        if count + elements.count > capacity { grow(to: count + elements.count) }
+        (base + count).update(from: source, count: elements.count)
+        count += elements.count
+    }
+
+    /// Drops the first `n` elements, moving the rest to the front.
+    mutating func removeFirst(_ n: Int) {
+        if n < count { memmove(base, base + n, (count - n) * MemoryLayout<Element>.stride) }
+        count -= n
+    }
+
+    private mutating func grow(to minimum: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < minimum { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    func deallocate() {
+        base.deallocate()
     }
 }
 

@@ -189,8 +189,8 @@ public struct InputColumns: Sendable, Equatable {
         // 64 is `Validation.maxUserNameLength` (a test checks they match).
         guard !bytes.isEmpty && bytes.count <= 64 else { return false }
         for byte in bytes {
-            let allowed = byte < 64 ? low >> byte & 1 : byte < 128 ? high >> (byte - 64) & 1 : 0
-            if allowed == 0 { return false }
+            let mask = byte < 64 ? low : byte < 128 ? high : 0
+            if mask &>> (byte & 63) & 1 == 0 { return false }
         }
         return true
     }
