@@ -30,10 +30,10 @@ public enum OutcomeStatus: String, Sendable, Codable, CaseIterable {
     case notFound = "not-found"
     /// The row was refused before any call (bad name, password or policy, self-disable).
     case invalid
-    /// Dry run: what would change.
-    case planned
     /// Never started (the run was stopped first).
     case notRun = "not-run"
+    /// Dry run: what would change.
+    case planned
 }
 
 /// The result of enabling or disabling one user: a value, not a log line.

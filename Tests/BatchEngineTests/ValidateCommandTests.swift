@@ -163,8 +163,7 @@ struct ValidateCommandTests {
     @Test("a delimiter that cannot work is a usage error")
     func badDelimiter() throws {
         let result = try run(["validate", "-", "--delimiter", "\""], stdin: "")
-        #expect(result.status != 0)
-        #expect(result.status != 1)
+        #expect(result.status == 2)
         #expect(result.stderr.contains("delimiter"))
     }
 }
