@@ -29,11 +29,6 @@ struct DelimiterArgument: ExpressibleByArgument, Sendable {
     var defaultValueDescription: String { "comma" }
 }
 
-enum ValidateOutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case text
-    case json
-}
-
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
@@ -58,7 +53,7 @@ struct ValidateCommand: ParsableCommand {
     var delimiter: DelimiterArgument = .comma
 
     @Option(help: "Output format: text or json.")
-    var output: ValidateOutputFormat = .text
+    var output: OutputFormat = .text
 
     func run() throws {
         let options = BatchInputOptions(delimiter: delimiter.byte)

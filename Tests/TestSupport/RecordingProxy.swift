@@ -42,7 +42,11 @@ public final class RecordingProxy: Sendable {
         self.state = state
     }
 
-    public static func start(upstream: String, rule: FaultRule? = nil) async throws -> RecordingProxy {
+    /// - Parameter latency: added before each request is answered (forwarded or faulted), to
+    ///   stand in for the network between a client and AWS.
+    public static func start(upstream: String, rule: FaultRule? = nil, latency: Duration = .zero) async throws
+        -> RecordingProxy
+    {
         let client = try AWSHTTPClient()
         let state = NIOLockedValueBox(State(rule: rule))
         let server = try await LocalHTTPServer { request in
@@ -54,6 +58,7 @@ public final class RecordingProxy: Sendable {
                 return (index, fault)
             }
             _ = index
+            if latency > .zero { try? await Task.sleep(for: latency) }
             if let fault { return Self.reply(for: fault) }
             var headers = request.headers.filter { $0.name.lowercased() != "connection" }
             headers.removeAll { $0.name.lowercased() == "content-length" }
@@ -84,6 +89,26 @@ public final class RecordingProxy: Sendable {
     public var forwardedCount: Int { state.withLockedValue { $0.forwarded } }
     /// The faults injected so far.
     public var injected: [InjectedFault] { state.withLockedValue { $0.faults } }
+
+    /// A rule that throttles like a server allowing `rate` requests per second (a token bucket
+    /// holding at most `burst` tokens): requests over the rate get `Throttling`.
+    public static func rateLimit(_ rate: Double, burst: Double = 1) -> FaultRule {
+        let bucket = NIOLockedValueBox((tokens: burst, last: ContinuousClock.now))
+        return { _, _ in
+            bucket.withLockedValue { state in
+                let now = ContinuousClock.now
+                let elapsed = now - state.last
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                state.tokens = min(burst, state.tokens + seconds * rate)
+                state.last = now
+                if state.tokens >= 1 {
+                    state.tokens -= 1
+                    return nil
+                }
+                return .throttling
+            }
+        }
+    }
 
     public func setRule(_ rule: FaultRule?) {
         state.withLockedValue { $0.rule = rule }

@@ -8,6 +8,10 @@ import NIOConcurrencyHelpers
 /// being sent and grows it back along a cubic curve as calls succeed. With a ceiling
 /// (`--max-rate`), the bucket is on from the start and never fills faster than the ceiling.
 ///
+/// Unlike a per-call SDK client, the whole batch shares this one limiter, so a burst of
+/// throttles from requests already in flight counts as one congestion event (one 0.7×
+/// reduction), not one per response.
+///
 /// `acquire` reserves a token under a lock and sleeps outside it, so waiting callers are served
 /// in order without spinning.
 public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
@@ -16,6 +20,8 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
     static let scaleConstant = 0.4
     static let minFillRate = 0.5
     static let minCapacity = 1.0
+    /// Throttles within this many seconds of a reduction count as the same event.
+    static let congestionWindow = 0.5
 
     struct State {
         var enabled = false
@@ -26,6 +32,8 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
         var measuredTxRate = 0.0
         var lastTxRateBucket: Double
         var requestCount = 0
+        /// Send times of recent responses, for a rate estimate before the first 0.5 s bucket closes.
+        var recent: [Double] = []
         var lastMaxRate = 0.0
         var lastThrottleTime: Double
         var timeWindow = 0.0
@@ -92,7 +100,12 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
             let calculated: Double
             if throttled {
                 state.throttles += 1
-                let rateToUse = state.enabled ? min(state.measuredTxRate, state.fillRate) : state.measuredTxRate
+                // One reduction per congestion event: throttles answered within one measurement
+                // bucket of the last reduction belong to the same burst (many requests in flight
+                // at once), and compounding 0.7× for each would crash the rate.
+                if state.enabled, now - state.lastThrottleTime < Self.congestionWindow { return }
+                let measured = max(state.measuredTxRate, Self.recentRate(state, now: now))
+                let rateToUse = state.enabled ? min(measured, state.fillRate) : measured
                 state.lastMaxRate = max(rateToUse, Self.minFillRate)
                 Self.calculateTimeWindow(&state)
                 state.lastThrottleTime = now
@@ -108,7 +121,10 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
                 let dt = now - state.lastThrottleTime
                 calculated = Self.scaleConstant * pow(dt - state.timeWindow, 3) + state.lastMaxRate
             }
-            var newRate = throttled ? calculated : min(calculated, max(2 * state.measuredTxRate, Self.minFillRate))
+            // Never more than twice what is actually being sent (the SDK rule), measured over the
+            // last second so that the cap does not lag behind a rate that just started.
+            let measured = max(state.measuredTxRate, Self.recentRate(state, now: now))
+            var newRate = throttled ? calculated : min(calculated, max(2 * measured, Self.minFillRate))
             if let ceiling { newRate = min(newRate, ceiling) }
             Self.refill(&state, now: now)
             state.fillRate = max(newRate, Self.minFillRate)
@@ -127,7 +143,19 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
         state.lastRefill = now
     }
 
+    /// Responses per second over the last second (or since the first response, if sooner).
+    static func recentRate(_ state: State, now: Double) -> Double {
+        guard let first = state.recent.first, state.recent.count > 1 else { return 0 }
+        let span = max(now - first, 0.25)
+        return Double(state.recent.count) / span
+    }
+
     static func updateMeasuredRate(_ state: inout State, now: Double) {
+        state.recent.append(now)
+        if let cut = state.recent.firstIndex(where: { now - $0 <= 1.0 }), cut > 0 {
+            state.recent.removeFirst(cut)
+        }
+        if state.recent.count > 4096 { state.recent.removeFirst(state.recent.count - 4096) }
         let bucket = (now * 2).rounded(.down) / 2
         state.requestCount += 1
         if bucket > state.lastTxRateBucket {

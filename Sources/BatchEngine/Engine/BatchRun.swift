@@ -83,7 +83,8 @@ public enum BatchRun {
         let writer: ReportWriter
         do {
             if configuration.resume {
-                done = try resumeState(report: report, input: input, dryRun: configuration.options.dryRun, notes: &notes)
+                done = try resumeState(
+                    report: report, input: input, dryRun: configuration.options.dryRun, notes: &notes)
                 try rewriteKeeping(Array(done.values).sorted { $0.line < $1.line }, report: report)
                 writer = try ReportWriter(appendingTo: report)
             } else {
@@ -103,7 +104,8 @@ public enum BatchRun {
         } catch let error as ResumeRefusal {
             return BatchResult(summary: nil, exitStatus: .usage, errors: [error.message], notes: notes)
         } catch {
-            return BatchResult(summary: nil, exitStatus: .usage, errors: ["cannot write the report: \(error)"], notes: notes)
+            return BatchResult(
+                summary: nil, exitStatus: .usage, errors: ["cannot write the report: \(error)"], notes: notes)
         }
         let sink = ReportSink(writer: writer)
         let startedAt = Date()
@@ -117,7 +119,9 @@ public enum BatchRun {
         var exitOverride: ExitStatus?
 
         func notRunAll(_ reason: String) {
-            for job in jobs where !sink.writtenLines.contains(job.line) { sink.write(ReportRow(notRun: job, reason: reason)) }
+            for job in jobs where !sink.writtenLines.contains(job.line) {
+                sink.write(ReportRow(notRun: job, reason: reason))
+            }
             jobs = []
         }
 
@@ -159,7 +163,9 @@ public enum BatchRun {
                     // Rows the account's password policy or the self-disable guard refuses.
                     var runnable: [BatchJob] = []
                     for job in jobs {
-                        if let problem = service.localProblem(user: job.user, action: job.action, password: job.password) {
+                        if let problem = service.localProblem(
+                            user: job.user, action: job.action, password: job.password)
+                        {
                             sink.write(
                                 ReportRow(
                                     line: job.line, user: job.user, action: job.action, status: .invalid,
@@ -176,12 +182,15 @@ public enum BatchRun {
                     if disables > configuration.maxDisable {
                         if configuration.options.dryRun {
                             notes.append(
-                                "this file would disable \(disables) users, more than --max-disable \(configuration.maxDisable); a real run would stop before any change")
+                                "this file would disable \(disables) users, more than --max-disable \(configuration.maxDisable); a real run would stop before any change"
+                            )
                         } else {
                             errors.append(
                                 "this file would disable \(disables) users, more than --max-disable \(configuration.maxDisable) allows; nothing was changed. Check the file, then rerun with --max-disable \(disables) if it is right"
                             )
-                            notRunAll("not run: the file would disable \(disables) users (> --max-disable \(configuration.maxDisable))")
+                            notRunAll(
+                                "not run: the file would disable \(disables) users (> --max-disable \(configuration.maxDisable))"
+                            )
                             exitOverride = .usage
                             return
                         }
@@ -193,7 +202,8 @@ public enum BatchRun {
                     let runner = BatchRunner(service: service, options: configuration.options, stop: stop)
                     let started = await runner.run(jobs) { job, outcome, at, duration in
                         let notes = conflicts[job.line].map { [$0] } ?? []
-                        sink.write(ReportRow(job: job, outcome: outcome, startedAt: at, duration: duration, notes: notes))
+                        sink.write(
+                            ReportRow(job: job, outcome: outcome, startedAt: at, duration: duration, notes: notes))
                         let counts = finished.withLockedValue { state -> (Int, Int) in
                             state.done += 1
                             if !outcome.succeeded { state.failed += 1 }
@@ -294,17 +304,20 @@ public enum BatchRun {
         }
         guard record.dryRun == dryRun else {
             throw ResumeRefusal(
-                message: "--resume: \(report) is from a \(record.dryRun ? "dry run" : "real run"); resume it the same way")
+                message:
+                    "--resume: \(report) is from a \(record.dryRun ? "dry run" : "real run"); resume it the same way")
         }
         let contents = try ReportReader.readAll(.path(report))
-        let lines = Set(input.rows.map { row -> Int in
-            switch row {
-            case .success(let job): return job.line
-            case .failure(let error): return error.line
-            }
-        })
+        let lines = Set(
+            input.rows.map { row -> Int in
+                switch row {
+                case .success(let job): return job.line
+                case .failure(let error): return error.line
+                }
+            })
         var done: [Int: ReportRow] = [:]
-        for row in contents.rows where (row.status == .changed || row.status == .unchanged) && lines.contains(row.line) {
+        for row in contents.rows where (row.status == .changed || row.status == .unchanged) && lines.contains(row.line)
+        {
             done[row.line] = row
         }
         return done

@@ -15,7 +15,8 @@ public struct RunOptions: Sendable {
     public var stopGrace: Duration
 
     public init(
-        concurrency: Int = 4, dryRun: Bool = false, deactivateAccessKeys: Bool = false, stopGrace: Duration = .seconds(15)
+        concurrency: Int = 4, dryRun: Bool = false, deactivateAccessKeys: Bool = false,
+        stopGrace: Duration = .seconds(15)
     ) {
         self.concurrency = min(max(concurrency, 1), 64)
         self.dryRun = dryRun

@@ -58,7 +58,10 @@ public final class SignalTrap: @unchecked Sendable {
     /// - Parameters:
     ///   - onFirst: called on the first SIGINT or SIGTERM (print a note, request the stop).
     ///   - onSecond: called on a later SIGINT before exiting with 130.
-    public init(controller: StopController, onFirst: @escaping @Sendable (Int32) -> Void, onSecond: @escaping @Sendable () -> Void) {
+    public init(
+        controller: StopController, onFirst: @escaping @Sendable (Int32) -> Void,
+        onSecond: @escaping @Sendable () -> Void
+    ) {
         let count = NIOLockedValueBox(0)
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)

@@ -1,0 +1,149 @@
+import AWSQuery
+import ArgumentParser
+import BatchEngine
+import CSVStream
+import ConsoleAccess
+import Foundation
+
+struct BatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Apply a CSV of enable/disable rows and write a report with one row per input row.",
+        discussion: """
+            The whole file is read and validated before the first AWS call; a broken file changes \
+            nothing (exit 2). Invalid rows are reported and the valid rows proceed (--strict: any \
+            invalid row stops the run before any change). sts:GetCallerIdentity confirms who is acting \
+            before the first change.
+
+            Rows for the same user run in file order; different users run in parallel (--concurrency). \
+            Each AWS call is retried on its own (throttling, 5xx, connection errors) with full-jitter \
+            backoff, and one adaptive rate limiter paces all calls.
+
+            The report (--report) is written and flushed row by row; REPORT.run.json beside it records \
+            the input's SHA-256 and, when the run ends, its summary (complete: true). --resume skips the \
+            rows the report has as changed/unchanged and runs the rest.
+
+            SIGINT/SIGTERM: no new rows start, rows in flight finish (up to 15 s), the rest are \
+            reported not-run, exit 130. A second SIGINT stops at once.
+
+            Exit codes: 0 every row changed/unchanged (or planned, with --dry-run); 1 a row failed, was \
+            not found, invalid or not run; 2 usage or file error; 3 credentials or authorization failure; \
+            130 interrupted.
+            """)
+
+    @Argument(help: "The input CSV (user,action,password), or - for standard input.")
+    var input: String
+
+    @Option(help: "Where to write the report CSV (REPORT.run.json is written beside it).")
+    var report: String
+
+    @Option(help: "At most this many users in flight at once (1-64).")
+    var concurrency = 4
+
+    @Option(
+        name: .customLong("max-attempts"),
+        help: "Attempts per AWS call, retries included (default: AWS_MAX_ATTEMPTS, else 5).")
+    var maxAttempts: Int?
+
+    @Option(name: .customLong("max-rate"), help: "Never send more than this many requests per second.")
+    var maxRate: Double?
+
+    @Flag(
+        name: .customLong("dry-run"), help: "Read current state and report what each row would change; change nothing.")
+    var dryRun = false
+
+    @Flag(help: "Continue the run recorded in --report: skip rows it has as changed/unchanged, run the rest.")
+    var resume = false
+
+    @Flag(help: "Stop before any change if any row is invalid.")
+    var strict = false
+
+    @Option(
+        help: ArgumentHelp("The field delimiter: one character, or tab, comma, semicolon, pipe.", valueName: "char"))
+    var delimiter: DelimiterArgument = .comma
+
+    @Flag(
+        name: .customLong("deactivate-access-keys"),
+        help: "For disable rows: also set every active access key Inactive (never deleted).")
+    var deactivateAccessKeys = false
+
+    @Option(
+        name: .customLong("max-disable"),
+        help: "Stop before any change if the file would disable more users than this.")
+    var maxDisable = 100
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Summary format on stdout: text or json.")
+    var output: OutputFormat = .text
+
+    func validate() throws {
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 64") }
+        if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
+        if let maxRate, !(maxRate > 0) { throw ValidationError("--max-rate must be a positive number") }
+        guard maxDisable >= 0 else { throw ValidationError("--max-disable must be 0 or more") }
+        guard report != "-" else {
+            throw ValidationError("--report needs a file path (the run record is written beside it)")
+        }
+        if resume && input == "-" { throw ValidationError("--resume needs an input file, not standard input") }
+    }
+
+    func run() async throws {
+        let logger = connection.makeLogger()
+        let attempts: Int
+        do {
+            attempts =
+                try maxAttempts
+                ?? RetryPolicy.maxAttempts(environment: ProcessInfo.processInfo.environment, fallback: 5)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let configuration = BatchConfiguration(
+            input: .argument(input), reportPath: report, inputOptions: BatchInputOptions(delimiter: delimiter.byte),
+            options: RunOptions(concurrency: concurrency, dryRun: dryRun, deactivateAccessKeys: deactivateAccessKeys),
+            strict: strict, resume: resume, retry: RetryPolicy(maxAttempts: attempts), maxRate: maxRate,
+            maxDisable: maxDisable, aws: connection.awsConfiguration(logger: logger))
+
+        let stop = StopController()
+        let trap = SignalTrap(
+            controller: stop,
+            onFirst: { _ in
+                printError("\nstopping: no new rows start; rows in flight finish (Ctrl-C again to stop at once)")
+            },
+            onSecond: { printError("\nstopped at once; rows in flight are not in the report") })
+        defer { trap.cancel() }
+        let progress: (any BatchProgress)? = TerminalProgress.isTerminal ? TerminalProgress() : nil
+        let result = await BatchRun.execute(configuration, stop: stop, progress: progress)
+
+        for note in result.notes { printError("note: \(note)") }
+        for error in result.errors { printError("error: \(error)") }
+        if let summary = result.summary {
+            switch output {
+            case .text: print(SummaryText.render(summary))
+            case .json: print(jsonLine(summary))
+            }
+        }
+        if result.exitStatus != .success { throw ExitCode(result.exitStatus.rawValue) }
+    }
+}
+
+enum SummaryText {
+    static func render(_ summary: BatchSummary) -> String {
+        let order: [ReportStatus] = [.changed, .unchanged, .planned, .failed, .notFound, .invalid, .notRun]
+        let counts = order.compactMap { status -> String? in
+            let count = summary.count(status)
+            return count > 0 || status == .changed || status == .failed ? "\(count) \(status.rawValue)" : nil
+        }
+        var lines = [
+            "\(summary.dryRun ? "dry run" : "batch") \(summary.interrupted ? "interrupted" : "done"): \(summary.rows) row\(summary.rows == 1 ? "" : "s") in \(summary.input)",
+            "  " + counts.joined(separator: ", "),
+        ]
+        if summary.resumedDone > 0 { lines.append("  \(summary.resumedDone) already done in an earlier run (skipped)") }
+        lines.append(
+            String(
+                format: "  %.1f s, %d AWS calls, %d throttled", summary.elapsedSeconds, summary.apiCalls,
+                summary.throttledCalls))
+        lines.append("  report: \(summary.report) (run record: \(RunRecord.path(forReport: summary.report)))")
+        return lines.joined(separator: "\n")
+    }
+}

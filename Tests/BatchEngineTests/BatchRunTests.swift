@@ -1,0 +1,335 @@
+import AWSQuery
+import CSVStream
+import ConsoleAccess
+import Foundation
+import TestSupport
+import Testing
+
+@testable import BatchEngine
+
+/// The whole batch through the library API, against moto (and a fault-injecting proxy).
+@Suite(
+    "Batch runs against moto",
+    .enabled(if: Moto.isAvailable, "no moto server: CONSOLE_ACCESS_MOTO_ENDPOINT is unset (make test sets it)"))
+struct BatchRunTests {
+    static let fastRetry = RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(2), maxBackoff: .milliseconds(50))
+
+    func configuration(
+        _ csv: String, in dir: TemporaryDirectory, endpoint: String, concurrency: Int = 4, dryRun: Bool = false,
+        strict: Bool = false, resume: Bool = false, retry: RetryPolicy = fastRetry, maxDisable: Int = 10_000,
+        report: String = "report.csv"
+    ) throws -> BatchConfiguration {
+        let input = try dir.write("input.csv", csv)
+        return BatchConfiguration(
+            input: .path(input), reportPath: dir.path + "/" + report,
+            options: RunOptions(concurrency: concurrency, dryRun: dryRun), strict: strict, resume: resume,
+            retry: retry, maxDisable: maxDisable, aws: Moto.configuration(endpoint: endpoint))
+    }
+
+    func readReport(_ path: String) throws -> [ReportRow] {
+        try ReportReader.readAll(.path(path)).rows
+    }
+
+    /// Checks the report: every input line exactly once, invalid and missing rows as such.
+    func checkReport(_ rows: [ReportRow], _ fixture: BatchFixture) {
+        let lines = rows.map(\.line)
+        #expect(lines.count == fixture.totalRows, "one report row per input row")
+        #expect(Set(lines) == Set(2...(fixture.totalRows + 1)))
+        for row in rows {
+            if fixture.invalidLines.contains(row.line) {
+                #expect(row.status == .invalid, "line \(row.line)")
+                #expect(row.attempts == nil, "invalid rows are never sent")
+            } else if fixture.missingUserLines.contains(row.line) {
+                #expect(row.status == .notFound, "line \(row.line)")
+            } else {
+                #expect(
+                    row.status == .changed || row.status == .unchanged, "line \(row.line): \(row.status) \(row.message)"
+                )
+            }
+        }
+    }
+
+    @Test("several hundred mixed rows at several concurrency levels end in the right IAM state", arguments: [1, 4, 16])
+    func mixedFile(concurrency: Int) async throws {
+        let fixture = BatchFixture.make(users: 90, rows: 240, seed: UInt64(concurrency))
+        let dir = try TemporaryDirectory()
+        try await Moto.withSession { _, admin, _ in
+            try await fixture.setUp(admin)
+            let config = try configuration(fixture.csv, in: dir, endpoint: Moto.endpoint!, concurrency: concurrency)
+            let result = await BatchRun.execute(config)
+            #expect(result.exitStatus == .failure, "invalid and missing rows make the exit status 1")
+            #expect(result.errors.isEmpty, "\(result.errors)")
+            let summary = try #require(result.summary)
+            #expect(summary.rows == fixture.totalRows)
+            #expect(summary.count(.invalid) == fixture.invalidLines.count)
+            #expect(summary.count(.notFound) == fixture.missingUserLines.count)
+            checkReport(try readReport(config.reportPath), fixture)
+            #expect(try await fixture.mismatches(admin) == [])
+
+            let record = try #require(try RunRecord.read(forReport: config.reportPath))
+            #expect(record.complete)
+            #expect(record.summary == summary)
+
+            let report = try String(contentsOfFile: config.reportPath, encoding: .utf8)
+            for password in fixture.passwords { #expect(!report.contains(password)) }
+        }
+    }
+
+    @Test("rows of one user run in file order: disable then enable ends enabled, and the reverse")
+    func perUserOrder() async throws {
+        let dir = try TemporaryDirectory()
+        try await Moto.withSession { _, admin, _ in
+            let a = Moto.uniqueName("order-a")
+            let b = Moto.uniqueName("order-b")
+            try await admin.createUser(a)
+            try await admin.createUser(b)
+            try await admin.createLoginProfile(b, password: "Initial-Passw0rd!")
+            var rows = ["user,action,password"]
+            for round in 0..<5 {
+                rows.append("\(a),disable,")
+                rows.append("\(a),enable,Order-Passw0rd-\(round)!")
+                rows.append("\(b),enable,Order-Passw0rd-\(round)!")
+                rows.append("\(b),disable,")
+            }
+            let config = try configuration(
+                rows.joined(separator: "\n"), in: dir, endpoint: Moto.endpoint!, concurrency: 8)
+            let result = await BatchRun.execute(config)
+            #expect(result.exitStatus == .success, "\(result.errors)")
+            let report = try readReport(config.reportPath)
+            // Within each user, report rows were written in file order (each row finishes before the next starts).
+            for user in [a, b] {
+                let lines = report.filter { $0.user.lowercased() == user }.map(\.line)
+                #expect(lines == lines.sorted())
+                #expect(lines.count == 10)
+            }
+            #expect(report.allSatisfy { $0.detail.contains("conflict") })
+            let aProfile = try? await admin.iam.call("GetLoginProfile", [QueryParameter("UserName", a)])
+            let bProfile = try? await admin.iam.call("GetLoginProfile", [QueryParameter("UserName", b)])
+            #expect(aProfile != nil, "a ends enabled")
+            #expect(bProfile == nil, "b ends disabled")
+        }
+    }
+
+    @Test("faults: throttling, 500s, HTML 503s and dropped connections are retried; every row right and reported once")
+    func faults() async throws {
+        let fixture = BatchFixture.make(users: 40, rows: 120, seed: 7)
+        let dir = try TemporaryDirectory()
+        let counter = NIOLockedValueBoxInt()
+        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!) { request, _ in
+            let n = counter.increment()
+            // Throttling is rarer: the adaptive limiter (rightly) slows the whole batch for each one.
+            if n % 40 == 1 { return .throttling }
+            switch n % 10 {
+            case 4: return .serviceFailure
+            case 6: return .unavailableHTML
+            case 8: return .dropConnection
+            default: return nil
+            }
+        }
+        do {
+            try await Moto.withSession { _, admin, _ in
+                try await fixture.setUp(admin)
+                let config = try configuration(
+                    fixture.csv, in: dir, endpoint: proxy.url, concurrency: 6,
+                    retry: RetryPolicy(maxAttempts: 8, baseDelay: .milliseconds(2), maxBackoff: .milliseconds(20)))
+                let result = await BatchRun.execute(config)
+                let summary = try #require(result.summary)
+                #expect(summary.count(.failed) == 0, "no row fails when faults are retryable")
+                #expect(summary.throttledCalls > 0)
+                checkReport(try readReport(config.reportPath), fixture)
+                #expect(try await fixture.mismatches(admin) == [])
+            }
+        } catch {
+            await proxy.stop()
+            throw error
+        }
+        await proxy.stop()
+        #expect(proxy.injected.contains(.dropConnection))
+    }
+
+    @Test("non-retryable errors are not retried: one request per failing call")
+    func nonRetryable() async throws {
+        let dir = try TemporaryDirectory()
+        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!) { request, _ in
+            request.formParameters["Action"] == "DeleteLoginProfile"
+                ? .error(code: "LimitExceeded", status: 409, message: "Cannot exceed quota") : nil
+        }
+        defer { Task { await proxy.stop() } }
+        try await Moto.withSession { _, admin, _ in
+            let users = (0..<3).map { _ in Moto.uniqueName("nr") }
+            for user in users { try await admin.createUser(user) }
+            let csv = (["user,action"] + users.map { "\($0),disable" }).joined(separator: "\n")
+            let config = try configuration(csv, in: dir, endpoint: proxy.url)
+            let result = await BatchRun.execute(config)
+            #expect(result.exitStatus == .failure)
+            let report = try readReport(config.reportPath)
+            #expect(report.allSatisfy { $0.status == .failed && $0.errorCode == "LimitExceeded" && $0.attempts == 1 })
+            #expect(proxy.actions.filter { $0 == "DeleteLoginProfile" }.count == 3)
+        }
+    }
+
+    @Test("dry run reads, plans and changes nothing")
+    func dryRun() async throws {
+        let fixture = BatchFixture.make(users: 10, rows: 30, seed: 3)
+        let dir = try TemporaryDirectory()
+        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
+        defer { Task { await proxy.stop() } }
+        try await Moto.withSession { _, admin, _ in
+            try await fixture.setUp(admin)
+            let config = try configuration(fixture.csv, in: dir, endpoint: proxy.url, dryRun: true)
+            let result = await BatchRun.execute(config)
+            let summary = try #require(result.summary)
+            #expect(summary.dryRun)
+            #expect(summary.count(.changed) == 0)
+            #expect(summary.count(.planned) > 0)
+            let writes: Set<String> = [
+                "CreateLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile", "AttachUserPolicy", "UpdateAccessKey",
+            ]
+            #expect(proxy.actions.allSatisfy { !writes.contains($0) })
+            for (user, enabled) in fixture.initialEnabled {
+                let profile = try? await admin.iam.call("GetLoginProfile", [QueryParameter("UserName", user)])
+                #expect((profile != nil) == enabled, "\(user) unchanged by a dry run")
+            }
+        }
+    }
+
+    @Test("--strict with an invalid row changes nothing and reports every row")
+    func strict() async throws {
+        let dir = try TemporaryDirectory()
+        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
+        defer { Task { await proxy.stop() } }
+        let config = try configuration(
+            "user,action,password\nok-user,disable,\nbad user,disable,\n", in: dir, endpoint: proxy.url, strict: true)
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .usage)
+        #expect(proxy.requests.isEmpty)
+        let report = try readReport(config.reportPath)
+        #expect(Set(report.map(\.status)) == [.invalid, .notRun])
+        #expect(report.count == 2)
+    }
+
+    @Test("a broken file stops with exit 2 before any request")
+    func brokenFile() async throws {
+        let dir = try TemporaryDirectory()
+        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
+        defer { Task { await proxy.stop() } }
+        let config = try configuration("user,action\nalice,disable\n\"bob,disable\n", in: dir, endpoint: proxy.url)
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .usage)
+        #expect(result.errors.first?.contains("line 3") == true, "\(result.errors)")
+        #expect(proxy.requests.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: config.reportPath))
+
+        let noColumn = try configuration("name,action\nalice,disable\n", in: dir, endpoint: proxy.url)
+        let missing = await BatchRun.execute(noColumn)
+        #expect(missing.exitStatus == .usage)
+        #expect(missing.errors.first?.contains("user") == true)
+    }
+
+    @Test("blast radius: more disables than --max-disable stops before any change")
+    func maxDisable() async throws {
+        let dir = try TemporaryDirectory()
+        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
+        defer { Task { await proxy.stop() } }
+        let csv = (["user,action"] + (0..<5).map { "blast-\($0),disable" }).joined(separator: "\n")
+        let config = try configuration(csv, in: dir, endpoint: proxy.url, maxDisable: 3)
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .usage)
+        #expect(result.errors.first?.contains("would disable 5 users") == true)
+        #expect(result.errors.first?.contains("--max-disable 5") == true)
+        let writes: Set<String> = ["DeleteLoginProfile", "CreateLoginProfile", "UpdateLoginProfile"]
+        #expect(proxy.actions.allSatisfy { !writes.contains($0) })
+        #expect(try readReport(config.reportPath).allSatisfy { $0.status == .notRun })
+    }
+
+    @Test("no credentials: exit 3, nothing changed, every row reported not-run")
+    func noCredentials() async throws {
+        let dir = try TemporaryDirectory()
+        var config = try configuration("user,action\nsomeone,disable\n", in: dir, endpoint: Moto.endpoint!)
+        config.aws = Moto.configuration(endpoint: Moto.endpoint!, credentials: nil)
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .credentials)
+        #expect(result.errors.first?.contains("Unable to locate credentials") == true)
+        #expect(try readReport(config.reportPath).map(\.status) == [.notRun])
+    }
+
+    @Test("resume: refuses a changed input, skips done rows, and ends with one row per input row")
+    func resume() async throws {
+        let dir = try TemporaryDirectory()
+        try await Moto.withSession { _, admin, _ in
+            let users = (0..<4).map { _ in Moto.uniqueName("res") }
+            for user in users.dropLast() { try await admin.createUser(user) }
+            let csv = (["user,action"] + users.map { "\($0),disable" }).joined(separator: "\n") + "\n"
+            let first = try configuration(csv, in: dir, endpoint: Moto.endpoint!)
+            let firstResult = await BatchRun.execute(first)
+            #expect(firstResult.summary?.count(.notFound) == 1)
+
+            // The report exists: a plain rerun refuses to overwrite it.
+            let again = await BatchRun.execute(first)
+            #expect(again.exitStatus == .usage)
+            #expect(again.errors.first?.contains("--resume") == true)
+
+            // The missing user now exists; resume runs only that row.
+            try await admin.createUser(users[3])
+            var resumed = first
+            resumed.resume = true
+            let result = await BatchRun.execute(resumed)
+            #expect(result.exitStatus == .success, "\(result.errors)")
+            #expect(result.summary?.resumedDone == 3)
+            let rows = try readReport(first.reportPath)
+            #expect(rows.map(\.line).sorted() == [2, 3, 4, 5])
+            #expect(rows.first { $0.line == 5 }?.status == .unchanged)
+
+            // A changed input is refused.
+            _ = try dir.write("input.csv", csv + "another,disable\n")
+            let changed = await BatchRun.execute(resumed)
+            #expect(changed.exitStatus == .usage)
+            #expect(changed.errors.first?.contains("input has changed") == true)
+        }
+    }
+
+    @Test("SIGINT-style stop: no new rows start, the rest are not-run, status interrupted")
+    func stop() async throws {
+        let dir = try TemporaryDirectory()
+        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!, latency: .milliseconds(40))
+        defer { Task { await proxy.stop() } }
+        let users = (0..<40).map { "stop-\($0)-\(UUID().uuidString.prefix(4))" }
+        let csv = (["user,action"] + users.map { "\($0),disable" }).joined(separator: "\n")
+        let config = try configuration(csv, in: dir, endpoint: proxy.url, concurrency: 2)
+        let controller = StopController()
+        Task {
+            try await Task.sleep(for: .milliseconds(600))
+            controller.requestStop()
+        }
+        let result = await BatchRun.execute(config, stop: controller)
+        #expect(result.exitStatus == .interrupted)
+        let summary = try #require(result.summary)
+        #expect(summary.interrupted)
+        #expect(summary.count(.notRun) > 0)
+        let rows = try readReport(config.reportPath)
+        #expect(rows.count == 40)
+        #expect(Set(rows.map(\.line)).count == 40)
+    }
+
+    @Test("adaptive rate: against a server allowing 25 requests/s, no row fails and few calls are throttled")
+    func adaptiveRate() async throws {
+        let dir = try TemporaryDirectory()
+        let proxy = try await RecordingProxy.start(
+            upstream: Moto.endpoint!, rule: RecordingProxy.rateLimit(25, burst: 5))
+        defer { Task { await proxy.stop() } }
+        try await Moto.withSession { _, admin, _ in
+            let users = (0..<60).map { _ in Moto.uniqueName("rate") }
+            for user in users { try await admin.createUser(user) }
+            let csv = (["user,action"] + users.map { "\($0),disable" }).joined(separator: "\n")
+            let config = try configuration(
+                csv, in: dir, endpoint: proxy.url, concurrency: 16,
+                retry: RetryPolicy(maxAttempts: 10, baseDelay: .milliseconds(50), maxBackoff: .seconds(1)))
+            let result = await BatchRun.execute(config)
+            let summary = try #require(result.summary)
+            #expect(summary.count(.failed) == 0)
+            #expect(summary.count(.unchanged) == 60)
+            // 60 users × 2 calls + 2 setup calls; throttled calls stay a fraction of the total.
+            #expect(summary.throttledCalls < summary.apiCalls / 2, "\(summary.throttledCalls) of \(summary.apiCalls)")
+        }
+    }
+}
