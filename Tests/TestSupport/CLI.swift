@@ -109,6 +109,11 @@ public enum CLI {
 
     public struct CLITimeout: Error, CustomStringConvertible {
         public let seconds: Duration
+
+        public init(seconds: Duration) {
+            self.seconds = seconds
+        }
+
         public var description: String { "console-access did not finish within \(seconds)" }
     }
 }
