@@ -48,6 +48,7 @@ let package = Package(
             name: "ConsoleAccess",
             dependencies: [
                 "AWSQuery",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -36,10 +36,15 @@ public struct ConsoleAccessService: Sendable {
     // MARK: Validation
 
     /// Why a row would be refused before any call, or nil when it may proceed.
-    public func localProblem(user: String, action: ConsoleAction, password: Password?) -> String? {
+    /// `passwordWillBeGenerated`: the enable row has no password because one will be generated
+    /// (`--generate-passwords`), so there is none to check yet.
+    public func localProblem(
+        user: String, action: ConsoleAction, password: Password?, passwordWillBeGenerated: Bool = false
+    ) -> String? {
         if let problem = Validation.checkUserName(user) { return problem.description }
         switch action {
         case .enable:
+            if passwordWillBeGenerated && password == nil { return nil }
             guard let password, !password.isEmpty else { return "enable needs a password" }
             if let problem = password.problem { return problem.description }
             if let policy = passwordPolicy {
@@ -164,10 +169,13 @@ public struct ConsoleAccessService: Sendable {
 
     /// Reads the current state and says what `enable`/`disable` would change, changing nothing.
     public func plan(
-        user: String, action: ConsoleAction, password: Password?, deactivateAccessKeys: Bool = false
+        user: String, action: ConsoleAction, password: Password?, deactivateAccessKeys: Bool = false,
+        passwordWillBeGenerated: Bool = false
     ) async -> Outcome {
         var outcome = Outcome(user: user, action: action, status: .planned)
-        if let problem = localProblem(user: user, action: action, password: password) {
+        if let problem = localProblem(
+            user: user, action: action, password: password, passwordWillBeGenerated: passwordWillBeGenerated)
+        {
             return refused(outcome, problem)
         }
         do {

@@ -68,6 +68,13 @@ struct BatchCommand: AsyncParsableCommand {
     var deactivateAccessKeys = false
 
     @Option(
+        name: .customLong("generate-passwords"),
+        help: ArgumentHelp(
+            "Enable rows with no password get a generated one (meets the account password policy, 20+ characters), written with the user and line to this new file (mode 0600). Never in the report or logs.",
+            valueName: "file"))
+    var generatePasswords: String?
+
+    @Option(
         name: .customLong("max-disable"),
         help: "Stop before any change if the file would disable more users than this.")
     var maxDisable = 100
@@ -86,6 +93,9 @@ struct BatchCommand: AsyncParsableCommand {
             throw ValidationError("--report needs a file path (the run record is written beside it)")
         }
         if resume && input == "-" { throw ValidationError("--resume needs an input file, not standard input") }
+        if let generatePasswords, generatePasswords == report || generatePasswords == "-" {
+            throw ValidationError("--generate-passwords needs its own file (not the report, not standard output)")
+        }
     }
 
     func run() async throws {
@@ -102,7 +112,8 @@ struct BatchCommand: AsyncParsableCommand {
             input: .argument(input), reportPath: report, inputOptions: BatchInputOptions(delimiter: delimiter.byte),
             options: RunOptions(concurrency: concurrency, dryRun: dryRun, deactivateAccessKeys: deactivateAccessKeys),
             strict: strict, resume: resume, retry: RetryPolicy(maxAttempts: attempts), maxRate: maxRate,
-            maxDisable: maxDisable, aws: connection.awsConfiguration(logger: logger))
+            maxDisable: maxDisable, generatePasswordsPath: generatePasswords,
+            aws: try connection.awsConfiguration(logger: logger))
 
         let stop = StopController()
         let trap = SignalTrap(

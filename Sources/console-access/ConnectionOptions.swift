@@ -1,5 +1,6 @@
 import AWSQuery
 import ArgumentParser
+import ConsoleAccess
 import Foundation
 import Logging
 
@@ -26,10 +27,27 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Log each AWS call (action, user, HTTP status, request id, timing) to stderr. Never logs passwords.")
     var debug = false
 
-    func awsConfiguration(logger: Logger) -> AWSConfiguration {
+    @Option(
+        name: .customLong("audit-log"),
+        help:
+            "Append one JSON line per AWS call made (time, action, user, result, request id, attempt, duration) to this file."
+    )
+    var auditLog: String?
+
+    /// The AWS settings, with the audit log (when asked for) receiving every call.
+    func awsConfiguration(logger: Logger) throws -> AWSConfiguration {
         var configuration = AWSConfiguration(
             profile: profile, region: region, endpointURL: endpointURL, roleArn: roleArn, logger: logger)
         configuration.roleSessionName = "console-access-\(Int(Date().timeIntervalSince1970))"
+        if let auditLog {
+            let log: AuditLog
+            do {
+                log = try AuditLog(path: auditLog)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            configuration.observer = { log.record($0) }
+        }
         return configuration
     }
 

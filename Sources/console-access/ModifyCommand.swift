@@ -60,7 +60,7 @@ struct ModifyCommand: AsyncParsableCommand {
         let password = try passwordOptions.resolve()
         let request = ModifyRequest(
             user: user, action: enable ? .enable : .disable, password: password,
-            deactivateAccessKeys: deactivateAccessKeys, aws: connection.awsConfiguration(logger: logger))
+            deactivateAccessKeys: deactivateAccessKeys, aws: try connection.awsConfiguration(logger: logger))
         let result = await ConsoleAccessAPI.modify(request)
         for note in result.notes { printError("note: \(note)") }
         switch output {

@@ -11,7 +11,9 @@ struct BatchCommandTests {
 
     /// Creates `count` users (half with a console password) and a file that enables the first
     /// half and disables the rest.
-    func makeBatch(_ count: Int, in dir: TemporaryDirectory) async throws -> (input: String, users: [String], passwords: [String]) {
+    func makeBatch(_ count: Int, in dir: TemporaryDirectory) async throws -> (
+        input: String, users: [String], passwords: [String]
+    ) {
         let users = (0..<count).map { _ in Moto.uniqueName("cli-b") }
         try await Moto.withSession { _, admin, _ in
             for (index, user) in users.enumerated() {
@@ -67,6 +69,41 @@ struct BatchCommandTests {
             #expect(!reportText.contains(password))
             #expect(!record.contains(password))
         }
+    }
+
+    @Test("--audit-log: one JSON line per call made, matching what reached the wire; no password")
+    func auditLog() async throws {
+        let dir = try TemporaryDirectory()
+        let batch = try await makeBatch(8, in: dir)
+        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
+        defer { Task { await proxy.stop() } }
+        let report = dir.path + "/report.csv"
+        let audit = dir.path + "/audit.jsonl"
+        let result = try await CLI.run(
+            ["batch", batch.input, "--report", report, "--endpoint-url", proxy.url, "--audit-log", audit],
+            environment: Self.environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = try String(contentsOfFile: audit, encoding: .utf8)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.count == proxy.requests.count)
+        let entries = try lines.map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(entries.map { $0["action"] as? String ?? "" }.sorted() == proxy.actions.sorted())
+        #expect(entries.first?["action"] as? String == "GetCallerIdentity")
+        for entry in entries {
+            #expect(entry["time"] is String)
+            #expect(entry["request_id"] is String)
+            #expect(entry["attempt"] as? Int == 1)
+            #expect(entry["duration_ms"] is Int)
+            #expect(entry["http_status"] is Int)
+        }
+        let enables = entries.filter { $0["action"] as? String == "CreateLoginProfile" }
+        #expect(Set(enables.compactMap { $0["user"] as? String }) == Set(batch.users.prefix(4)))
+        #expect(
+            entries.contains { $0["result"] as? String == "EntityAlreadyExists" }
+                || entries.contains { $0["result"] as? String == "NoSuchEntity" })
+        for password in batch.passwords { #expect(!text.contains(password)) }
     }
 
     @Test("SIGINT mid-batch: rows in flight finish, the rest are not-run, exit 130")
@@ -151,7 +188,8 @@ struct BatchCommandTests {
 
         let existing = try dir.write("existing.csv", "whatever\n")
         let refused = try await CLI.run(
-            ["batch", input, "--report", existing, "--endpoint-url", "http://127.0.0.1:9"], environment: Self.environment)
+            ["batch", input, "--report", existing, "--endpoint-url", "http://127.0.0.1:9"],
+            environment: Self.environment)
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("already exists"))
         #expect(try String(contentsOfFile: existing, encoding: .utf8) == "whatever\n")

@@ -41,6 +41,14 @@ public struct CallRecord: Sendable {
     /// The AWS error code, `ClientError` kind for transport failures, or nil on success.
     public let errorCode: String?
     public let requestId: String?
+    /// Which attempt of its call this request was (1 for the first; see `CallContext`).
+    public let attempt: Int
+}
+
+/// Per-task context of the call being made: the retry executor sets the attempt number, and
+/// each `CallRecord` carries it.
+public enum CallContext {
+    @TaskLocal public static var attempt: Int = 1
 }
 
 /// A client for one AWS Query-protocol service (IAM, STS): form-encodes, signs, sends, and turns
@@ -104,11 +112,13 @@ public struct QueryClient: Sendable {
             if let userName { metadata["user"] = "\(userName)" }
             if let requestId { metadata["request_id"] = "\(requestId)" }
             if let errorCode { metadata["error"] = "\(errorCode)" }
+            if CallContext.attempt > 1 { metadata["attempt"] = "\(CallContext.attempt)" }
             logger.debug("aws call", metadata: metadata)
             observer?(
                 CallRecord(
                     service: endpoint.signingName, action: action, userName: userName, startedAt: started,
-                    duration: elapsed, httpStatus: status, errorCode: errorCode, requestId: requestId))
+                    duration: elapsed, httpStatus: status, errorCode: errorCode, requestId: requestId,
+                    attempt: CallContext.attempt))
         }
 
         guard let host = endpoint.hostHeader else {

@@ -110,7 +110,7 @@ public struct CallExecutor: Sendable {
             if let limiter { try await limiter.acquire() }
             attempts += 1
             do {
-                let value = try await operation()
+                let value = try await CallContext.$attempt.withValue(attempt) { try await operation() }
                 limiter?.record(throttled: false)
                 quota.release(spentOnRetries > 0 ? spentOnRetries : RetryQuota.noRetryIncrement)
                 return value

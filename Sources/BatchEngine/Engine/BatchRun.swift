@@ -21,14 +21,17 @@ public struct BatchConfiguration: Sendable {
     public var maxRate: Double?
     /// Refuse (before any change) to disable more users than this.
     public var maxDisable: Int
+    /// `--generate-passwords FILE`: enable rows without a password get a generated one, written here.
+    public var generatePasswordsPath: String?
     public var aws: AWSConfiguration
 
     public init(
         input: CSVInput, reportPath: String, inputOptions: BatchInputOptions = BatchInputOptions(),
         options: RunOptions = RunOptions(), strict: Bool = false, resume: Bool = false,
         retry: RetryPolicy = RetryPolicy(maxAttempts: 5), maxRate: Double? = nil, maxDisable: Int = 100,
-        aws: AWSConfiguration = AWSConfiguration()
+        generatePasswordsPath: String? = nil, aws: AWSConfiguration = AWSConfiguration()
     ) {
+        self.generatePasswordsPath = generatePasswordsPath
         self.input = input
         self.reportPath = reportPath
         self.inputOptions = inputOptions
@@ -71,11 +74,14 @@ public enum BatchRun {
         let report = configuration.reportPath
 
         // 1. Read and validate the whole file before anything else.
-        let input: BatchInput
+        var input: BatchInput
         do {
             input = try BatchInput.load(configuration.input, options: configuration.inputOptions)
         } catch {
             return BatchResult(summary: nil, exitStatus: .usage, errors: ["\(error)"], notes: [])
+        }
+        if configuration.generatePasswordsPath != nil {
+            input = input.acceptingMissingPasswords()
         }
 
         // 2. The report: new, or resumed (only for the same input, verified by checksum).
@@ -109,6 +115,16 @@ public enum BatchRun {
         }
         let sink = ReportSink(writer: writer)
         let startedAt = Date()
+        var passwordFile: PasswordFile?
+        if let path = configuration.generatePasswordsPath, !configuration.options.dryRun {
+            do {
+                passwordFile = try PasswordFile(path: path, appending: configuration.resume)
+            } catch {
+                try? sink.close()
+                return BatchResult(summary: nil, exitStatus: .usage, errors: ["\(error)"], notes: notes)
+            }
+        }
+        defer { passwordFile?.close() }
 
         // Every invalid row is reported at once.
         for error in input.rowErrors where done[error.line] == nil {
@@ -163,8 +179,10 @@ public enum BatchRun {
                     // Rows the account's password policy or the self-disable guard refuses.
                     var runnable: [BatchJob] = []
                     for job in jobs {
+                        let generate = configuration.generatePasswordsPath != nil && job.password == nil
                         if let problem = service.localProblem(
-                            user: job.user, action: job.action, password: job.password)
+                            user: job.user, action: job.action, password: job.password,
+                            passwordWillBeGenerated: generate)
                         {
                             sink.write(
                                 ReportRow(
@@ -199,7 +217,8 @@ public enum BatchRun {
                     let conflicts = BatchRunner.conflictNotes(jobs)
                     let total = jobs.count
                     let finished = NIOLockedValueBox((done: 0, failed: 0))
-                    let runner = BatchRunner(service: service, options: configuration.options, stop: stop)
+                    let runner = BatchRunner(
+                        service: service, options: configuration.options, stop: stop, passwordFile: passwordFile)
                     let started = await runner.run(jobs) { job, outcome, at, duration in
                         let notes = conflicts[job.line].map { [$0] } ?? []
                         sink.write(

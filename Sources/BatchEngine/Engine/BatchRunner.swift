@@ -38,11 +38,17 @@ public struct BatchRunner: Sendable {
     public let service: ConsoleAccessService
     public let options: RunOptions
     public let stop: StopController
+    /// Where generated passwords go (`--generate-passwords`); enable jobs without a password get one.
+    public let passwordFile: PasswordFile?
 
-    public init(service: ConsoleAccessService, options: RunOptions, stop: StopController = StopController()) {
+    public init(
+        service: ConsoleAccessService, options: RunOptions, stop: StopController = StopController(),
+        passwordFile: PasswordFile? = nil
+    ) {
         self.service = service
         self.options = options
         self.stop = stop
+        self.passwordFile = passwordFile
     }
 
     /// Groups jobs into per-user lanes, ordered by each user's first row.
@@ -128,11 +134,15 @@ public struct BatchRunner: Sendable {
             started.withLockedValue { _ = $0.insert(job.line) }
             let startedAt = Date()
             let clock = ContinuousClock.now
+            // An enable job without a password exists only with --generate-passwords.
+            let generate = job.action == .enable && job.password == nil
             let outcome: Outcome
             if options.dryRun {
                 outcome = await service.plan(
                     user: job.user, action: job.action, password: job.password,
-                    deactivateAccessKeys: options.deactivateAccessKeys)
+                    deactivateAccessKeys: options.deactivateAccessKeys, passwordWillBeGenerated: generate)
+            } else if generate, let passwordFile {
+                outcome = await enableWithGeneratedPassword(job, file: passwordFile)
             } else {
                 switch job.action {
                 case .enable:
@@ -143,5 +153,24 @@ public struct BatchRunner: Sendable {
             }
             record(job, outcome, startedAt, ContinuousClock.now - clock)
         }
+    }
+
+    /// Generates a password that meets the account policy, sets it, and writes it to the password
+    /// file once IAM has it. A password that cannot be written makes the row `failed`, saying so:
+    /// the user then has a password nobody knows, and a rerun sets a new one.
+    func enableWithGeneratedPassword(_ job: BatchJob, file: PasswordFile) async -> Outcome {
+        let password = PasswordGenerator(policy: service.passwordPolicy).generate()
+        var outcome = await service.enable(user: job.user, password: password)
+        guard outcome.status == .changed else { return outcome }
+        do {
+            try file.write(user: job.user, password: password, line: job.line)
+            outcome.detail += "; password generated, written to \(file.path)"
+        } catch {
+            outcome.status = .failed
+            outcome.errorCode = "PasswordFileWriteFailed"
+            outcome.message =
+                "the generated password was set but could not be written to \(file.path): \(error); run the row again to set a new one"
+        }
+        return outcome
     }
 }

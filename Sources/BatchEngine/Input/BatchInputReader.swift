@@ -184,3 +184,23 @@ private func isBlankRecord(_ raw: CSVRawRecord) -> Bool {
     }
     return true
 }
+
+extension BatchInput {
+    /// For `--generate-passwords`: enable rows whose only problem is a missing password become
+    /// jobs without one (a password is generated when they run).
+    public func acceptingMissingPasswords() -> BatchInput {
+        var copy = self
+        var accepted = 0
+        copy.rows = rows.map { row in
+            guard case .failure(let error) = row, error.action == .enable,
+                error.problems.allSatisfy({ if case .missingPassword = $0 { return true } else { return false } })
+            else { return row }
+            accepted += 1
+            return .success(BatchJob(line: error.line, user: error.user, action: .enable, password: nil))
+        }
+        copy.summary.invalid -= accepted
+        copy.summary.valid += accepted
+        copy.summary.enable += accepted
+        return copy
+    }
+}
