@@ -49,6 +49,22 @@ test: setup
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	scripts/with-moto.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS)
 
+## demo: the main job on a local moto server with the sample files (never touches real AWS)
+demo: setup
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
+	scripts/demo.sh
+
+## install: a release binary (static Swift runtime) and shell completions under $(PREFIX)
+install: setup-libcsv
+	$(SWIFT) build -c release --static-swift-stdlib $(SWIFT_FLAGS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 .build/release/console-access $(DESTDIR)$(PREFIX)/bin/console-access
+	.build/release/console-access --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/console-access
+	.build/release/console-access --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_console-access
+	.build/release/console-access --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/console-access.fish
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/console-access and completions for bash, zsh and fish"
+
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 
@@ -63,4 +79,4 @@ bench-validate: setup-libcsv setup-time
 	SWIFT=$(SWIFT) PYTHON=$(PYTHON) bench/validate.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .demo

@@ -242,6 +242,26 @@ struct BatchRunTests {
         #expect(try readReport(config.reportPath).allSatisfy { $0.status == .notRun })
     }
 
+    @Test("a password policy that cannot be read for lack of permission is noted, and the run goes on")
+    func unreadablePolicy() async throws {
+        let dir = try TemporaryDirectory()
+        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!) { request, _ in
+            request.formParameters["Action"] == "GetAccountPasswordPolicy"
+                ? .error(code: "AccessDenied", status: 403, message: "not authorized to perform iam:GetAccountPasswordPolicy")
+                : nil
+        }
+        defer { Task { await proxy.stop() } }
+        try await Moto.withSession { _, admin, _ in
+            let user = Moto.uniqueName("nopolicy")
+            try await admin.createUser(user)
+            let config = try configuration("user,action,password\n\(user),enable,Some-Passw0rd!x\n", in: dir, endpoint: proxy.url)
+            let result = await BatchRun.execute(config)
+            #expect(result.exitStatus == .success, "\(result.errors)")
+            #expect(result.notes.contains { $0.contains("could not read the account password policy (AccessDenied)") })
+            #expect(result.summary?.count(.changed) == 1)
+        }
+    }
+
     @Test("no credentials: exit 3, nothing changed, every row reported not-run")
     func noCredentials() async throws {
         let dir = try TemporaryDirectory()

@@ -114,6 +114,26 @@ struct ModifyCommandTests {
         #expect(result.stderr.contains("environment variables"))
     }
 
+    @Test("the account password policy is read once and checked locally: exit 2 naming the rule, nothing sent")
+    func passwordPolicy() async throws {
+        let moto = try #require(try await PrivateMoto.start(), "CONSOLE_ACCESS_MOTO_SERVER is not set")
+        defer { moto.stop() }
+        try await Moto.withSession(endpoint: moto.endpoint) { _, admin, _ in
+            try await admin.createUser("policy-target")
+            try await admin.updateAccountPasswordPolicy(["MinimumPasswordLength": "30", "RequireSymbols": "true"])
+        }
+        let result = try await CLI.run(
+            ["modify", "--user", "policy-target", "--enable", "--password-env", "PW", "--endpoint-url", moto.endpoint],
+            environment: Self.environment.merging(["PW": "Short-But-Valid-1"]) { $1 })
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stdout.contains("requires at least 30 characters (this one has 17)"))
+        #expect(!result.output.contains("Short-But-Valid-1"))
+        let profile = try await Moto.withSession(endpoint: moto.endpoint) { session, _, _ in
+            try? await session.iam.getLoginProfile(userName: "policy-target")
+        }
+        #expect(profile == nil, "nothing was created")
+    }
+
     @Test("--role-arn acts as the assumed role (moto STS)")
     func roleArn() async throws {
         let user = Moto.uniqueName("rolecli")

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A request as a test server received it.
 public struct ReceivedRequest: Sendable {
@@ -49,12 +50,25 @@ public final class LocalHTTPServer: Sendable {
     public let port: Int
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    public init(handler: @escaping Handler) async throws {
+    /// - Parameter tls: serve HTTPS with this PEM certificate chain and key (for CA-bundle tests).
+    public init(tls: (certificatePath: String, keyPath: String)? = nil, handler: @escaping Handler) async throws {
+        let sslContext = try tls.map { tls in
+            try NIOSSLContext(
+                configuration: .makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { .certificate($0) },
+                    privateKey: .file(tls.keyPath)))
+        }
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
+                }.flatMap {
+                    channel.pipeline.configureHTTPServerPipeline()
+                }.flatMap {
                     channel.pipeline.addHandler(RequestHandler(handler: handler))
                 }
             }

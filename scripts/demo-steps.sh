@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The demo's steps, run by scripts/demo.sh inside scripts/with-moto.sh (a local moto server).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$here/.build/release/console-access"
+out="$here/.demo"
+rm -rf "$out"
+mkdir -p "$out"
+endpoint="$CONSOLE_ACCESS_MOTO_ENDPOINT"
+# moto accepts any credentials; these are AWS's documented example keys. Nothing here reaches AWS.
+export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
+export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+export AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1. Sample IAM users in the local emulator ($endpoint)"
+"$here/.venv/bin/python" "$here/scripts/demo-seed.py" "$here/samples/demo-users.csv"
+
+step "2. Check the input file without touching AWS: console-access validate samples/mixed.csv"
+"$bin" validate "$here/samples/mixed.csv" || true
+
+step "3. Dry run: what would change (nothing is changed)"
+"$bin" batch "$here/samples/mixed.csv" --report "$out/dry-run.csv" --dry-run --endpoint-url "$endpoint" || true
+"$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/dry-run.csv" line,user,action,status,detail
+
+step "4. The real run: console-access batch samples/mixed.csv --report .demo/report.csv"
+set +e
+"$bin" batch "$here/samples/mixed.csv" --report "$out/report.csv" --endpoint-url "$endpoint" \
+    --deactivate-access-keys --audit-log "$out/audit.jsonl"
+status=$?
+set -e
+echo "  exit code $status (1: some rows are not-found or invalid, as this file intends)"
+"$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/report.csv" line,user,action,status,detail,error_code,attempts
+
+step "5. Run it again: safe, nothing left to do (a new report)"
+"$bin" batch "$here/samples/mixed.csv" --report "$out/report-again.csv" --endpoint-url "$endpoint" \
+    --deactivate-access-keys || true
+"$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/report-again.csv" line,user,status,detail
+
+step "6. Access review of every user: console-access review --inactive-days 90 --emit-batch ..."
+"$bin" review --endpoint-url "$endpoint" --output "$out/review.csv" --inactive-days 90 \
+    --emit-batch "$out/inactive-offboarding.csv" || true
+"$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/review.csv" \
+    user,console_access,password_last_used,mfa_devices,active_access_keys,change_password_policy_attached,inactive
+if [ -f "$out/inactive-offboarding.csv" ]; then
+    echo "  ready-to-run offboarding file for inactive users: .demo/inactive-offboarding.csv"
+    "$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/inactive-offboarding.csv"
+fi
+
+step "Files written"
+echo "  .demo/report.csv + .demo/report.csv.run.json (report and run record), .demo/audit.jsonl (one line per AWS call)"
+
+step "Against real AWS you would type"
+cat <<'TXT'
+  # credentials as the AWS CLI finds them (profile, environment, SSO-less roles, instance role)
+  # with the least-privilege policy in samples/iam-policy.json attached
+  console-access validate hr-offboarding.csv
+  console-access batch hr-offboarding.csv --report offboarding-report.csv --profile security-ops --dry-run
+  console-access batch hr-offboarding.csv --report offboarding-report.csv --profile security-ops --deactivate-access-keys
+TXT
