@@ -1,4 +1,3 @@
-
 import CSVStream
 import ConsoleAccess
 import Foundation
@@ -80,8 +79,9 @@ struct ReviewFixture {
         return Created(activeKey: active, inactiveKey: inactive)
     }
 
-    /// Rewrites moto's answers with the last-used times it cannot set: `PasswordLastUsed` in
-    /// `ListUsers`/`GetUser` for `recent` and `stale`, and `LastUsedDate` for `activeKey`.
+    /// Rewrites moto's answers with the times it cannot set: `PasswordLastUsed` in
+    /// `ListUsers`/`GetUser` and a login profile created 500 days ago for `recent` and
+    /// `stale`, and `LastUsedDate` for `activeKey`.
     func rewrite(now: Date, activeKey: String) -> RecordingProxy.ResponseRewrite {
         let passwordUsed = [
             recent: now.addingTimeInterval(-2 * 86_400), stale: now.addingTimeInterval(-400 * 86_400),
@@ -89,11 +89,20 @@ struct ReviewFixture {
         return { request, response in
             let action = request.formParameters["Action"]
             var body = String(decoding: response.body, as: UTF8.self)
-            if action == "ListUsers" || action == "GetUser" {
+            if action == "GetLoginProfile", let user = request.formParameters["UserName"],
+                passwordUsed[user] != nil
+            {
+                // Their profiles predate the last use (moto dates every profile now).
+                body = body.replacingOccurrences(
+                    of: "<CreateDate>[^<]*</CreateDate>",
+                    with: "<CreateDate>\(ISO8601.format(now.addingTimeInterval(-500 * 86_400)))</CreateDate>",
+                    options: .regularExpression)
+            } else if action == "ListUsers" || action == "GetUser" {
                 for (user, date) in passwordUsed {
                     body = body.replacingOccurrences(
                         of: "<UserName>\(user)</UserName>",
-                        with: "<UserName>\(user)</UserName><PasswordLastUsed>\(ISO8601.format(date))</PasswordLastUsed>")
+                        with: "<UserName>\(user)</UserName><PasswordLastUsed>\(ISO8601.format(date))</PasswordLastUsed>"
+                    )
                 }
             } else if action == "GetAccessKeyLastUsed", request.formParameters["AccessKeyId"] == activeKey {
                 body = """
@@ -194,6 +203,7 @@ struct ReviewTests {
             let recent = try #require(table.row(fixture.recent))
             #expect(recent["password_last_used"] == ISO8601.format(now.addingTimeInterval(-2 * 86_400)))
             #expect(recent["inactive"] == "false")
+            #expect(recent["console_idle_days"] == "2")
             #expect(recent["change_password_policy_attached"] == "true")
 
             let stale = try #require(table.row(fixture.stale))
@@ -212,17 +222,19 @@ struct ReviewTests {
             #expect(!text.contains("Review-Secret-Passw0rd!"))
             #expect(!text.lowercased().contains("secret"))
 
-            // Paged: 5 users at 2 a page is 3 ListUsers calls; one GetAccessKeyLastUsed per key.
-            #expect(proxy.actions.filter { $0 == "ListUsers" }.count == 3)
+            // One GetAccessKeyLastUsed per key; ListUsers asks for the page size (moto answers in
+            // one page; following Marker is tested in QueryClientTests).
             #expect(proxy.actions.filter { $0 == "GetAccessKeyLastUsed" }.count == 2)
             #expect(proxy.actions.first == "GetCallerIdentity")
             let listUsers = try #require(proxy.requests.first { $0.formParameters["Action"] == "ListUsers" })
             #expect(listUsers.formParameters["PathPrefix"] == fixture.path)
+            #expect(listUsers.formParameters["MaxItems"] == "2")
             #expect(!proxy.requests.contains { $0.bodyString.contains("Password=") })
         }
     }
 
-    @Test("an injected clock years ahead makes every never-used and used profile inactive; the batch lists exactly them")
+    @Test(
+        "an injected clock years ahead makes every never-used and used profile inactive; the batch lists exactly them")
     func injectedClock() async throws {
         let fixture = ReviewFixture()
         let dir = try TemporaryDirectory()
@@ -501,7 +513,8 @@ struct ReviewRuleTests {
         #expect(
             !rule.isInactive(
                 UserReview(
-                    user: user(lastUsed: "2023-01-01T00:00:00Z"), loginProfile: profile(created: "2025-05-25T00:00:00Z"))))
+                    user: user(lastUsed: "2023-01-01T00:00:00Z"), loginProfile: profile(created: "2025-05-25T00:00:00Z")
+                )))
         // No console access, or unreadable: never inactive.
         #expect(!rule.isInactive(UserReview(user: user(lastUsed: "2020-01-01T00:00:00Z"))))
         #expect(!rule.isInactive(UserReview(user: user(), loginProfile: old, error: "boom")))
@@ -510,7 +523,8 @@ struct ReviewRuleTests {
     @Test("the row has one cell per header column, dates in ISO 8601 UTC")
     func row() {
         let review = UserReview(
-            user: user(lastUsed: "2025-05-01T10:00:00.000+02:00"), loginProfile: profile(created: "2024-01-01T00:00:00Z"),
+            user: user(lastUsed: "2025-05-01T10:00:00.000+02:00"),
+            loginProfile: profile(created: "2024-01-01T00:00:00Z"),
             mfaDevices: 1,
             accessKeys: [
                 ReviewedAccessKey(

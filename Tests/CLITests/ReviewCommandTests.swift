@@ -95,7 +95,7 @@ struct ReviewCommandTests {
             (["review", "--user-regex", "([a-z"], "not a valid regular expression"),
             (["review", "--emit-batch", dir.path + "/x.csv"], "--emit-batch needs --inactive-days"),
             (["review", "--concurrency", "0"], "--concurrency must be from 1 to 64"),
-            (["review", "--inactive-days", "-3"], "--inactive-days must be from 1 to 36500"),
+            (["review", "--inactive-days", "0"], "--inactive-days must be from 1 to 36500"),
             (["review", "--max-attempts", "0"], "--max-attempts must be at least 1"),
             (["review", "--bogus"], "Unknown option"),
         ]

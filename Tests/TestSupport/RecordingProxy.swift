@@ -24,7 +24,8 @@ public final class RecordingProxy: Sendable {
     public typealias FaultRule = @Sendable (_ request: ReceivedRequest, _ index: Int) -> InjectedFault?
     /// Rewrites a response moto gave before it goes back to the client (to show what moto
     /// cannot set, such as last-used times).
-    public typealias ResponseRewrite = @Sendable (_ request: ReceivedRequest, _ response: HTTPResponseData) ->
+    public typealias ResponseRewrite =
+        @Sendable (_ request: ReceivedRequest, _ response: HTTPResponseData) ->
         HTTPResponseData
 
     private let server: LocalHTTPServer

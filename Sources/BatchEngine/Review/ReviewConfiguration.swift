@@ -67,7 +67,8 @@ public struct ReviewConfiguration: Sendable {
             }
         }
         if let pathPrefix, !pathPrefix.hasPrefix("/") {
-            problems.append("--path-prefix must start with / (IAM paths look like /division/team/), not '\(pathPrefix)'")
+            problems.append(
+                "--path-prefix must start with / (IAM paths look like /division/team/), not '\(pathPrefix)'")
         }
         if output.isEmpty { problems.append("--output needs a file path, or - for standard output") }
         if let emitBatch {

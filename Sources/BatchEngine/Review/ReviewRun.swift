@@ -174,7 +174,8 @@ public enum ReviewRun {
         let summary = ReviewSummary(
             users: reviews.count, consoleAccess: reviews.filter(\.hasConsoleAccess).count,
             inactive: rule == nil ? nil : inactive.count, inactiveDays: configuration.inactiveDays,
-            unreadable: unreadable.count, output: configuration.output == "-" ? "standard output" : configuration.output,
+            unreadable: unreadable.count,
+            output: configuration.output == "-" ? "standard output" : configuration.output,
             emittedBatch: emitted, elapsedSeconds: seconds(ContinuousClock.now - began), apiCalls: calls.total,
             throttledCalls: calls.throttled, exitCode: status.rawValue)
         return ReviewResult(
