@@ -15,7 +15,7 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
             was not found; 2 usage or input error; 3 credentials or authorization failure; \
             130 interrupted.
             """,
-        subcommands: [BatchCommand.self, ModifyCommand.self, ValidateCommand.self]
+        subcommands: [BatchCommand.self, ModifyCommand.self, ValidateCommand.self, ReviewCommand.self]
     )
 
     /// Runs the command, mapping usage errors to exit code 2 (argument-parser's default is 64).

@@ -22,6 +22,11 @@ public enum InjectedFault: Sendable, Equatable {
 /// connections) is tested through it.
 public final class RecordingProxy: Sendable {
     public typealias FaultRule = @Sendable (_ request: ReceivedRequest, _ index: Int) -> InjectedFault?
+    /// Rewrites a response moto gave before it goes back to the client (to show what moto
+    /// cannot set, such as last-used times).
+    public typealias ResponseRewrite =
+        @Sendable (_ request: ReceivedRequest, _ response: HTTPResponseData) ->
+        HTTPResponseData
 
     private let server: LocalHTTPServer
     private let client: AWSHTTPClient
@@ -32,6 +37,7 @@ public final class RecordingProxy: Sendable {
         var forwarded = 0
         var faults: [InjectedFault] = []
         var rule: FaultRule?
+        var rewrite: ResponseRewrite?
     }
 
     public var url: String { server.url }
@@ -42,13 +48,15 @@ public final class RecordingProxy: Sendable {
         self.state = state
     }
 
-    /// - Parameter latency: added before each request is answered (forwarded or faulted), to
-    ///   stand in for the network between a client and AWS.
-    public static func start(upstream: String, rule: FaultRule? = nil, latency: Duration = .zero) async throws
-        -> RecordingProxy
-    {
+    /// - Parameters:
+    ///   - latency: added before each request is answered (forwarded or faulted), to stand in
+    ///     for the network between a client and AWS.
+    ///   - rewrite: applied to every forwarded response before it is returned.
+    public static func start(
+        upstream: String, rule: FaultRule? = nil, latency: Duration = .zero, rewrite: ResponseRewrite? = nil
+    ) async throws -> RecordingProxy {
         let client = try AWSHTTPClient()
-        let state = NIOLockedValueBox(State(rule: rule))
+        let state = NIOLockedValueBox(State(rule: rule, rewrite: rewrite))
         let server = try await LocalHTTPServer { request in
             let (index, fault) = state.withLockedValue { state -> (Int, InjectedFault?) in
                 state.received.append(request)
@@ -67,8 +75,11 @@ public final class RecordingProxy: Sendable {
                     HTTPRequestData(
                         url: upstream + request.uri, method: request.method, headers: headers, body: request.body),
                     timeout: .seconds(30))
-                state.withLockedValue { $0.forwarded += 1 }
-                return .respond(response)
+                let rewrite = state.withLockedValue { state -> ResponseRewrite? in
+                    state.forwarded += 1
+                    return state.rewrite
+                }
+                return .respond(rewrite?(request, response) ?? response)
             } catch {
                 return .respond(HTTPResponseData(status: 502, body: Array("proxy: upstream failed: \(error)".utf8)))
             }
@@ -112,6 +123,10 @@ public final class RecordingProxy: Sendable {
 
     public func setRule(_ rule: FaultRule?) {
         state.withLockedValue { $0.rule = rule }
+    }
+
+    public func setRewrite(_ rewrite: ResponseRewrite?) {
+        state.withLockedValue { $0.rewrite = rewrite }
     }
 
     public func clearRecording() {

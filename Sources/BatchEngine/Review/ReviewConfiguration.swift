@@ -1,0 +1,117 @@
+import AWSQuery
+import Foundation
+
+/// Everything `console-access review` needs.
+public struct ReviewConfiguration: Sendable {
+    /// Where the review CSV goes: a file path, or `-` for standard output.
+    public var output: String
+    /// Only users whose path starts with this (sent to IAM as `PathPrefix`); nil is every user.
+    public var pathPrefix: String?
+    /// Only users whose name this regular expression matches (anywhere in the name, like grep;
+    /// anchor with `^…$` for whole names). nil is every user.
+    public var userRegex: String?
+    /// Mark users whose console password has not been used for more than this many days.
+    public var inactiveDays: Int?
+    /// Write a `batch` input (`user,action`, one `disable` row per inactive user) to this new file.
+    public var emitBatch: String?
+    /// At most this many users read at once (1...64).
+    public var concurrency: Int
+    public var retry: RetryPolicy
+    /// Requests per second never to exceed.
+    public var maxRate: Double?
+    /// `MaxItems` per `ListUsers` page (IAM's default is 100).
+    public var pageSize: Int?
+    public var aws: AWSConfiguration
+    /// The time inactivity is measured from; nil is the time the run starts (tests inject their own).
+    public var now: Date?
+
+    public init(
+        output: String = "-", pathPrefix: String? = nil, userRegex: String? = nil, inactiveDays: Int? = nil,
+        emitBatch: String? = nil, concurrency: Int = 4, retry: RetryPolicy = RetryPolicy(maxAttempts: 5),
+        maxRate: Double? = nil, pageSize: Int? = nil, aws: AWSConfiguration = AWSConfiguration(), now: Date? = nil
+    ) {
+        self.output = output
+        self.pathPrefix = pathPrefix
+        self.userRegex = userRegex
+        self.inactiveDays = inactiveDays
+        self.emitBatch = emitBatch
+        self.concurrency = concurrency
+        self.retry = retry
+        self.maxRate = maxRate
+        self.pageSize = pageSize
+        self.aws = aws
+        self.now = now
+    }
+
+    public static let concurrencyRange = 1...64
+    /// `--inactive-days` accepts 1 to 100 years' worth of days.
+    public static let inactiveDaysRange = 1...36_500
+
+    /// The usage problems of this configuration, each a sentence for stderr (empty when it is
+    /// fine). Checked before any AWS call; the command exits 2 on any of them.
+    public func usageProblems() -> [String] {
+        var problems: [String] = []
+        if !Self.concurrencyRange.contains(concurrency) {
+            problems.append("--concurrency must be from 1 to 64, not \(concurrency)")
+        }
+        if let inactiveDays, !Self.inactiveDaysRange.contains(inactiveDays) {
+            problems.append("--inactive-days must be from 1 to 36500, not \(inactiveDays)")
+        }
+        if let maxRate, !(maxRate > 0) { problems.append("--max-rate must be a positive number") }
+        if let pageSize, !(1...1000).contains(pageSize) { problems.append("the page size must be from 1 to 1000") }
+        if let userRegex {
+            do {
+                _ = try UserNameFilter(pattern: userRegex)
+            } catch {
+                problems.append("\(error)")
+            }
+        }
+        if let pathPrefix, !pathPrefix.hasPrefix("/") {
+            problems.append(
+                "--path-prefix must start with / (IAM paths look like /division/team/), not '\(pathPrefix)'")
+        }
+        if output.isEmpty { problems.append("--output needs a file path, or - for standard output") }
+        if let emitBatch {
+            if inactiveDays == nil {
+                problems.append("--emit-batch needs --inactive-days N (it lists the users inactive for N days)")
+            }
+            if emitBatch.isEmpty || emitBatch == "-" {
+                problems.append("--emit-batch needs a file path")
+            } else if FileManager.default.fileExists(atPath: emitBatch) {
+                problems.append(
+                    "--emit-batch: \(emitBatch) already exists; it is never overwritten. Move it away or give a new path"
+                )
+            } else if emitBatch == output {
+                problems.append("--emit-batch and --output must be different files")
+            }
+        }
+        return problems
+    }
+}
+
+/// `--user-regex`: which user names to keep.
+public struct UserNameFilter: Sendable {
+    public let pattern: String
+    private let regex: NSRegularExpression
+
+    public struct InvalidPattern: Error, Sendable, CustomStringConvertible {
+        public let pattern: String
+        public let reason: String
+        public var description: String { "--user-regex: '\(pattern)' is not a valid regular expression: \(reason)" }
+    }
+
+    public init(pattern: String) throws(InvalidPattern) {
+        guard !pattern.isEmpty else { throw InvalidPattern(pattern: pattern, reason: "it is empty") }
+        do {
+            regex = try NSRegularExpression(pattern: pattern)
+        } catch {
+            throw InvalidPattern(pattern: pattern, reason: (error as NSError).localizedDescription)
+        }
+        self.pattern = pattern
+    }
+
+    /// True when the pattern matches anywhere in `name` (case-sensitive; `(?i)` ignores case).
+    public func matches(_ name: String) -> Bool {
+        regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
+    }
+}

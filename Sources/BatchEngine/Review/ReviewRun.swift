@@ -1,0 +1,295 @@
+import AWSQuery
+import CSVStream
+import ConsoleAccess
+import Foundation
+import NIOConcurrencyHelpers
+
+/// How a review went, for stderr and `--output json`-style consumers.
+public struct ReviewSummary: Sendable, Equatable, Codable {
+    /// Users listed after the filters.
+    public var users: Int
+    public var consoleAccess: Int
+    /// Users marked inactive; nil without `--inactive-days`.
+    public var inactive: Int?
+    public var inactiveDays: Int?
+    /// Users that could not be read completely (their rows say why).
+    public var unreadable: Int
+    public var output: String
+    public var emittedBatch: String?
+    public var elapsedSeconds: Double
+    public var apiCalls: Int
+    public var throttledCalls: Int
+    public var exitCode: Int32
+
+    enum CodingKeys: String, CodingKey {
+        case users
+        case consoleAccess = "console_access"
+        case inactive
+        case inactiveDays = "inactive_days"
+        case unreadable
+        case output
+        case emittedBatch = "emitted_batch"
+        case elapsedSeconds = "elapsed_seconds"
+        case apiCalls = "api_calls"
+        case throttledCalls = "throttled_calls"
+        case exitCode = "exit_code"
+    }
+}
+
+/// What a review ended with.
+public struct ReviewResult: Sendable {
+    /// Nil when the run stopped before listing users (usage, credentials, ListUsers failed).
+    public var summary: ReviewSummary?
+    public var exitStatus: ExitStatus
+    /// Every user in the output, in output order (by name).
+    public var reviews: [UserReview]
+    /// The inactive users written to `--emit-batch` (or that would be), by name.
+    public var inactiveUsers: [String]
+    /// Errors for stderr: each says what is wrong and what to do.
+    public var errors: [String]
+    /// Notes for stderr.
+    public var notes: [String]
+}
+
+/// The quarterly access review: list every IAM user (paged, filtered), read each one's console
+/// and key state with bounded concurrency through the same retry and adaptive-rate machinery
+/// as `batch`, and write one CSV row per user, sorted by name. Changes nothing in AWS.
+public enum ReviewRun {
+    public static func execute(_ configuration: ReviewConfiguration, progress: (any BatchProgress)? = nil) async
+        -> ReviewResult
+    {
+        let began = ContinuousClock.now
+        let now = configuration.now ?? Date()
+        func stopped(_ status: ExitStatus, _ errors: [String], notes: [String] = []) -> ReviewResult {
+            ReviewResult(
+                summary: nil, exitStatus: status, reviews: [], inactiveUsers: [], errors: errors, notes: notes)
+        }
+
+        let problems = configuration.usageProblems()
+        if !problems.isEmpty { return stopped(.usage, problems) }
+        let filter = configuration.userRegex.flatMap { try? UserNameFilter(pattern: $0) }
+        let rule = configuration.inactiveDays.map { InactivityRule(days: $0, now: now) }
+
+        let calls = CallCounter()
+        var aws = configuration.aws
+        let previousObserver = aws.observer
+        aws.observer = { record in
+            calls.record(record)
+            previousObserver?(record)
+        }
+
+        // 1. Who are we; the users (listed, filtered, sorted); each user's state.
+        var reviews: [UserReview] = []
+        var writeErrors: [String] = []
+        do {
+            let setupError: SetupError? = try await AWSHTTPClient.withClient(settings: aws.http) { transport in
+                let session = try AWSSession.make(configuration: aws, transport: transport)
+                let limiter = AdaptiveRateLimiter(ceiling: configuration.maxRate)
+                let executor = CallExecutor(policy: configuration.retry, limiter: limiter)
+                var attempts = 0
+                let identity: CallerIdentity
+                do {
+                    identity = try await executor.run(attempts: &attempts) {
+                        try await session.sts.getCallerIdentity()
+                    }.value
+                } catch {
+                    return SetupError(error, during: "checking the caller's identity (sts:GetCallerIdentity)")
+                }
+                aws.logger.debug(
+                    "caller identity", metadata: ["account": "\(identity.account)", "arn": "\(identity.arn)"])
+                var users: [IAMUser]
+                do {
+                    users = try await executor.run(attempts: &attempts) {
+                        try await session.iam.listUsers(
+                            pathPrefix: configuration.pathPrefix, pageSize: configuration.pageSize)
+                    }.value
+                } catch {
+                    return SetupError(error, during: "listing the IAM users (iam:ListUsers)")
+                }
+                if let filter { users = users.filter { filter.matches($0.userName) } }
+                users.sort(by: Self.order)
+                let reviewer = UserReviewer(
+                    iam: session.iam, executor: executor,
+                    partition: identity.partition ?? Partition.of(region: session.region))
+                let sink = try ReviewSink(output: configuration.output, rule: rule, now: now)
+                let counts = NIOLockedValueBox((done: 0, failed: 0))
+                let total = users.count
+                reviews = await reviewAll(users, concurrency: configuration.concurrency, reviewer: reviewer) {
+                    index, review in
+                    sink.add(review, at: index)
+                    let (done, failed) = counts.withLockedValue { state -> (Int, Int) in
+                        state.done += 1
+                        if review.failed { state.failed += 1 }
+                        return (state.done, state.failed)
+                    }
+                    progress?.update(done: done, total: total, failed: failed, throttled: calls.throttled)
+                }
+                writeErrors = sink.finish()
+                return nil
+            }
+            progress?.finish()
+            if let setupError {
+                return stopped(setupError.isCredentialsProblem ? .credentials : .failure, [setupError.message])
+            }
+        } catch let error as CSVError {
+            progress?.finish()
+            return stopped(.usage, ["cannot write the review: \(error)"])
+        } catch {
+            progress?.finish()
+            let setup = SetupError(error, during: "setting up the AWS client")
+            return stopped(setup.isCredentialsProblem ? .credentials : .failure, [setup.message])
+        }
+
+        // 2. Inactive users, the emitted batch, the exit status.
+        var errors: [String] = writeErrors
+        var notes: [String] = []
+        let inactive = rule.map { rule in reviews.filter { rule.isInactive($0) }.map(\.userName) } ?? []
+        let unreadable = reviews.filter(\.failed)
+        for review in unreadable {
+            errors.append("could not read user \(review.userName): \(review.error ?? "unknown error")")
+        }
+        var emitted: String?
+        if let path = configuration.emitBatch {
+            do {
+                try EmittedBatch.write(users: inactive, to: path)
+                emitted = path
+                if !unreadable.isEmpty {
+                    notes.append(
+                        "\(path) lists only the users that could be read; the \(unreadable.count) unreadable user\(unreadable.count == 1 ? " was" : "s were") not judged"
+                    )
+                }
+            } catch {
+                errors.append("--emit-batch: \(error)")
+            }
+        }
+        var status: ExitStatus = .success
+        if !unreadable.isEmpty {
+            status =
+                unreadable.contains { $0.errorCode.map(AWSErrorCodes.isAuthorization) ?? false }
+                ? .credentials : .failure
+        }
+        if status == .success && (!writeErrors.isEmpty || (configuration.emitBatch != nil && emitted == nil)) {
+            status = .failure
+        }
+        let summary = ReviewSummary(
+            users: reviews.count, consoleAccess: reviews.filter(\.hasConsoleAccess).count,
+            inactive: rule == nil ? nil : inactive.count, inactiveDays: configuration.inactiveDays,
+            unreadable: unreadable.count,
+            output: configuration.output == "-" ? "standard output" : configuration.output,
+            emittedBatch: emitted, elapsedSeconds: seconds(ContinuousClock.now - began), apiCalls: calls.total,
+            throttledCalls: calls.throttled, exitCode: status.rawValue)
+        return ReviewResult(
+            summary: summary, exitStatus: status, reviews: reviews, inactiveUsers: inactive, errors: errors,
+            notes: notes)
+    }
+
+    /// Output order: by user name, case-insensitively (IAM names are unique ignoring case),
+    /// then exactly.
+    static func order(_ a: IAMUser, _ b: IAMUser) -> Bool {
+        let (x, y) = (a.userName.lowercased(), b.userName.lowercased())
+        return x != y ? x < y : a.userName < b.userName
+    }
+
+    /// Reviews `users` with at most `concurrency` in flight (a task group that starts the next
+    /// user only when one finishes), calling `onResult` with each user's index as it completes.
+    /// Returns the reviews in the order of `users`.
+    public static func reviewAll(
+        _ users: [IAMUser], concurrency: Int, reviewer: UserReviewer,
+        onResult: @escaping @Sendable (Int, UserReview) -> Void = { _, _ in }
+    ) async -> [UserReview] {
+        var results = [UserReview?](repeating: nil, count: users.count)
+        await withTaskGroup(of: (Int, UserReview).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < users.count else { return }
+                let index = next
+                let user = users[index]
+                next += 1
+                group.addTask { (index, await reviewer.review(user)) }
+            }
+            for _ in 0..<max(1, concurrency) { startNext() }
+            while let (index, review) = await group.next() {
+                results[index] = review
+                onResult(index, review)
+                startNext()
+            }
+        }
+        return results.enumerated().map { index, review in
+            review ?? UserReview(user: users[index], error: "not reviewed", errorCode: "Cancelled")
+        }
+    }
+}
+
+/// Writes review rows in user order as they complete out of order: a row is written once
+/// every row before it is. To a file, the CSV goes to a temporary name beside it and is renamed
+/// into place at the end, so a file at `output` is always a complete review.
+final class ReviewSink: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var writer: CSVWriter?
+    private var pending: [Int: UserReview] = [:]
+    private var nextIndex = 0
+    private var errors: [String] = []
+    private let rule: InactivityRule?
+    private let now: Date
+    private let finalPath: String?
+    private let temporaryPath: String?
+
+    init(output: String, rule: InactivityRule?, now: Date) throws(CSVError) {
+        self.rule = rule
+        self.now = now
+        let writer: CSVWriter
+        if output == "-" {
+            finalPath = nil
+            temporaryPath = nil
+            writer = try CSVWriter(.standardOutput)
+        } else {
+            let directory = (output as NSString).deletingLastPathComponent
+            let temporary =
+                (directory.isEmpty ? "" : directory + "/")
+                + ".\((output as NSString).lastPathComponent).tmp-\(getpid())"
+            finalPath = output
+            temporaryPath = temporary
+            writer = try CSVWriter(.path(temporary, .truncate))
+        }
+        try writer.write(ReviewCSV.header)
+        self.writer = writer
+    }
+
+    func add(_ review: UserReview, at index: Int) {
+        lock.withLock {
+            pending[index] = review
+            while let ready = pending.removeValue(forKey: nextIndex) {
+                nextIndex += 1
+                guard let writer else { continue }
+                do {
+                    try writer.write(ReviewCSV.fields(ready, rule: rule, now: now))
+                } catch {
+                    errors.append("the review could not be written: \(error)")
+                    self.writer = nil
+                }
+            }
+        }
+    }
+
+    /// Flushes and closes the output (renaming a file into place); returns the write errors.
+    func finish() -> [String] {
+        lock.withLock {
+            if let writer {
+                do {
+                    if temporaryPath != nil { try writer.synchronize() }
+                    try writer.close()
+                } catch {
+                    errors.append("the review could not be written: \(error)")
+                }
+                self.writer = nil
+            }
+            if let temporaryPath, let finalPath {
+                if errors.isEmpty && rename(temporaryPath, finalPath) != 0 {
+                    errors.append("cannot write \(finalPath): \(String(cString: strerror(errno)))")
+                }
+                unlink(temporaryPath)
+            }
+            return errors
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `console-access review` end to end: the built binary against moto.
+@Suite(
+    "review command",
+    .enabled(if: Moto.isAvailable, "no moto server: CONSOLE_ACCESS_MOTO_ENDPOINT is unset (make test sets it)"))
+struct ReviewCommandTests {
+    static var environment: [String: String] { ModifyCommandTests.environment }
+    static let password = "Review-Canary-Passw0rd!9"
+
+    /// Three users under a path of their own: one with console access, MFA and the policy; one
+    /// with an access key; one with nothing.
+    func makeUsers() async throws -> (path: String, users: [String]) {
+        let path = "/" + Moto.uniqueName("cli-review") + "/"
+        let tag = String(UUID().uuidString.prefix(6).lowercased())
+        let users = ["anna-\(tag)", "ben-\(tag)", "cleo-\(tag)"]
+        try await Moto.withSession { _, admin, _ in
+            for user in users { try await admin.createUser(user, path: path) }
+            try await admin.createLoginProfile(users[0], password: Self.password)
+            _ = try await admin.enableVirtualMFA(users[0])
+            try await admin.attachUserPolicy(users[0], policyArn: "arn:aws:iam::aws:policy/IAMUserChangePassword")
+            _ = try await admin.createAccessKey(users[1])
+        }
+        return (path, users)
+    }
+
+    /// Rows of a CSV without quoted fields, as dictionaries by header name.
+    func rows(_ csv: String) -> [[String: String]] {
+        let lines = csv.split(separator: "\n", omittingEmptySubsequences: true).map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        guard let header = lines.first else { return [] }
+        return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
+    }
+
+    @Test("CSV on stdout sorted by name, summary on stderr, no secret anywhere even with --debug")
+    func toStandardOutput() async throws {
+        let (path, users) = try await makeUsers()
+        let result = try await CLI.run(
+            ["review", "--path-prefix", path, "--endpoint-url", Moto.endpoint!, "--debug", "--concurrency", "2"],
+            environment: Self.environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("user,arn,path,user_created,console_access,") == true)
+        #expect(lines.first?.hasSuffix(",change_password_policy_attached,inactive,error") == true)
+        let table = rows(result.stdout)
+        #expect(table.map { $0["user"] ?? "" } == users)
+        #expect(table[0]["console_access"] == "true")
+        #expect(table[0]["mfa_devices"] == "1")
+        #expect(table[0]["change_password_policy_attached"] == "true")
+        #expect(table[1]["console_access"] == "false")
+        #expect(table[1]["active_access_keys"] == "1")
+        #expect(table[1]["access_key_1_status"] == "Active")
+        #expect(table[2]["access_keys"] == "0")
+        #expect(table.allSatisfy { $0["inactive"] == "" && $0["error"] == "" })
+        #expect(result.stderr.contains("review done: 3 users, 1 with console access, 0 unreadable"))
+        #expect(result.stderr.contains("action=ListUsers"), "--debug logs the calls")
+        #expect(!result.output.contains(Self.password))
+        #expect(!result.output.contains("SecretAccessKey"))
+    }
+
+    @Test("--output, --inactive-days, --emit-batch, --user-regex; an existing emit file is refused")
+    func files() async throws {
+        let (path, users) = try await makeUsers()
+        let dir = try TemporaryDirectory()
+        let output = dir.path + "/review.csv"
+        let emit = dir.path + "/offboard.csv"
+        let arguments = [
+            "review", "--path-prefix", path, "--user-regex", "^(anna|cleo)-", "--inactive-days", "30",
+            "--emit-batch", emit, "--output", output, "--endpoint-url", Moto.endpoint!,
+        ]
+        let result = try await CLI.run(arguments, environment: Self.environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.isEmpty, "the CSV went to --output")
+        #expect(result.stderr.contains("review done: 2 users, 1 with console access, 0 inactive (> 30 days)"))
+        #expect(result.stderr.contains("batch input: \(emit)"))
+        let table = rows(try String(contentsOfFile: output, encoding: .utf8))
+        #expect(table.map { $0["user"] ?? "" } == [users[0], users[2]])
+        #expect(table.map { $0["inactive"] ?? "" } == ["false", "false"], "created just now: active")
+        #expect(try String(contentsOfFile: emit, encoding: .utf8) == "user,action\n")
+
+        let again = try await CLI.run(arguments, environment: Self.environment)
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("already exists"))
+        #expect(try String(contentsOfFile: emit, encoding: .utf8) == "user,action\n")
+    }
+
+    @Test("usage errors exit 2 before any AWS call")
+    func usage() async throws {
+        let dir = try TemporaryDirectory()
+        let nowhere = ["--endpoint-url", "http://127.0.0.1:9"]
+        let cases: [([String], String)] = [
+            (["review", "--user-regex", "([a-z"], "not a valid regular expression"),
+            (["review", "--emit-batch", dir.path + "/x.csv"], "--emit-batch needs --inactive-days"),
+            (["review", "--concurrency", "0"], "--concurrency must be from 1 to 64"),
+            (["review", "--inactive-days", "0"], "--inactive-days must be from 1 to 36500"),
+            (["review", "--max-attempts", "0"], "--max-attempts must be at least 1"),
+            (["review", "--bogus"], "Unknown option"),
+        ]
+        for (arguments, message) in cases {
+            let result = try await CLI.run(arguments + nowhere, environment: Self.environment)
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
+    }
+
+    @Test("no credentials exits 3 with a clear message; an unreachable endpoint exits 1")
+    func credentials() async throws {
+        let none = try await CLI.run(
+            ["review", "--endpoint-url", Moto.endpoint!], environment: CLI.isolatedEnvironment())
+        #expect(none.status == 3, "\(none.stderr)")
+        #expect(none.stderr.contains("error: checking the caller's identity (sts:GetCallerIdentity)"))
+        #expect(none.stdout.isEmpty)
+
+        let down = try await CLI.run(
+            ["review", "--endpoint-url", "http://127.0.0.1:9", "--max-attempts", "1"], environment: Self.environment)
+        #expect(down.status == 1, "\(down.stderr)")
+        #expect(down.stderr.contains("GetCallerIdentity"))
+    }
+
+    @Test("review is listed in the top-level help")
+    func help() async throws {
+        let result = try await CLI.run(["--help"])
+        #expect(result.stdout.contains("review"))
+        let own = try await CLI.run(["review", "--help"])
+        #expect(own.status == 0)
+        #expect(own.stdout.contains("--inactive-days"))
+        #expect(own.stdout.contains("--emit-batch"))
+    }
+}
