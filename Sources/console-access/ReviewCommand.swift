@@ -89,7 +89,7 @@ struct ReviewCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         var configuration = makeConfiguration(attempts: attempts)
-        configuration.aws = connection.awsConfiguration(logger: logger)
+        configuration.aws = try connection.awsConfiguration(logger: logger)
         let progress: (any BatchProgress)? = TerminalProgress.isTerminal ? TerminalProgress() : nil
         let result = await ReviewRun.execute(configuration, progress: progress)
 

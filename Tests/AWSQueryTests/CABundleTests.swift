@@ -47,7 +47,8 @@ struct CABundleTests {
         let credentials = AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret")
 
         var trusted = AWSConfiguration(
-            endpointURL: url, credentials: credentials, environment: ["HOME": "/nonexistent", "AWS_CA_BUNDLE": files.ca])
+            endpointURL: url, credentials: credentials,
+            environment: ["HOME": "/nonexistent", "AWS_CA_BUNDLE": files.ca])
         trusted.http.connectTimeout = .seconds(3)
         let identity = try await AWSHTTPClient.withClient(settings: trusted.http) { transport in
             try await AWSSession.make(configuration: trusted, transport: transport).sts.getCallerIdentity()
@@ -55,7 +56,8 @@ struct CABundleTests {
         #expect(identity.value.arn == "arn:aws:iam::123456789012:user/tls")
         #expect(identity.requestId == "tls-1")
 
-        var untrusted = AWSConfiguration(endpointURL: url, credentials: credentials, environment: ["HOME": "/nonexistent"])
+        var untrusted = AWSConfiguration(
+            endpointURL: url, credentials: credentials, environment: ["HOME": "/nonexistent"])
         untrusted.http.connectTimeout = .seconds(3)
         await #expect(throws: AWSClientError.self) {
             try await AWSHTTPClient.withClient(settings: untrusted.http) { transport in

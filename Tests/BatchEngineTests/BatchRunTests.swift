@@ -247,14 +247,17 @@ struct BatchRunTests {
         let dir = try TemporaryDirectory()
         let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!) { request, _ in
             request.formParameters["Action"] == "GetAccountPasswordPolicy"
-                ? .error(code: "AccessDenied", status: 403, message: "not authorized to perform iam:GetAccountPasswordPolicy")
+                ? .error(
+                    code: "AccessDenied", status: 403, message: "not authorized to perform iam:GetAccountPasswordPolicy"
+                )
                 : nil
         }
         defer { Task { await proxy.stop() } }
         try await Moto.withSession { _, admin, _ in
             let user = Moto.uniqueName("nopolicy")
             try await admin.createUser(user)
-            let config = try configuration("user,action,password\n\(user),enable,Some-Passw0rd!x\n", in: dir, endpoint: proxy.url)
+            let config = try configuration(
+                "user,action,password\n\(user),enable,Some-Passw0rd!x\n", in: dir, endpoint: proxy.url)
             let result = await BatchRun.execute(config)
             #expect(result.exitStatus == .success, "\(result.errors)")
             #expect(result.notes.contains { $0.contains("could not read the account password policy (AccessDenied)") })

@@ -110,7 +110,11 @@ struct ProgressLineTests {
         #expect(
             TerminalProgress.line(done: 120, total: 500, failed: 2, throttled: 3, elapsed: 5)
                 == "[120/500] 24.0 rows/s, 2 failed, 3 throttled, ETA 0:16")
-        #expect(TerminalProgress.line(done: 500, total: 500, failed: 0, throttled: 0, elapsed: 10) == "[500/500] 50.0 rows/s, 0 failed")
-        #expect(TerminalProgress.line(done: 0, total: 10, failed: 0, throttled: 0, elapsed: 0) == "[0/10] 0.0 rows/s, 0 failed")
+        #expect(
+            TerminalProgress.line(done: 500, total: 500, failed: 0, throttled: 0, elapsed: 10)
+                == "[500/500] 50.0 rows/s, 0 failed")
+        #expect(
+            TerminalProgress.line(done: 0, total: 10, failed: 0, throttled: 0, elapsed: 0)
+                == "[0/10] 0.0 rows/s, 0 failed")
     }
 }

@@ -56,7 +56,7 @@ public final class LocalHTTPServer: Sendable {
             try NIOSSLContext(
                 configuration: .makeServerConfiguration(
                     certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { .certificate($0) },
-                    privateKey: .file(tls.keyPath)))
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.keyPath, format: .pem))))
         }
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
