@@ -54,9 +54,9 @@ echo "  .demo/report.csv + .demo/report.csv.run.json (report and run record), .d
 
 step "Against real AWS you would type"
 cat <<'TXT'
-  # credentials as the AWS CLI finds them (profile, environment, SSO-less roles, instance role)
-  # with the least-privilege policy in samples/iam-policy.json attached
+  # credentials as the AWS CLI finds them (a profile, environment variables, a role, instance or
+  # container credentials), with the least-privilege policy in samples/iam-policy.json attached
   console-access validate hr-offboarding.csv
-  console-access batch hr-offboarding.csv --report offboarding-report.csv --profile security-ops --dry-run
+  console-access batch hr-offboarding.csv --report offboarding-dry-run.csv --profile security-ops --dry-run
   console-access batch hr-offboarding.csv --report offboarding-report.csv --profile security-ops --deactivate-access-keys
 TXT

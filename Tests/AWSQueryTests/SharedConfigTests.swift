@@ -53,6 +53,14 @@ struct SharedConfigTests {
         #expect(shared.profile("missing") == nil)
     }
 
+    @Test("/dev/null as a config file is an empty one")
+    func devNull() throws {
+        let shared = try SharedConfig.load(environment: [
+            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "HOME": "/nonexistent",
+        ])
+        #expect(shared.configProfiles.isEmpty && shared.credentialProfiles.isEmpty)
+    }
+
     @Test("missing files are empty, ~ expands to HOME")
     func missingFiles() throws {
         let dir = try TemporaryDirectory()

@@ -50,9 +50,13 @@ public struct SharedConfig: Sendable, Equatable {
 
     static func readProfiles(path: String, isConfigFile: Bool) throws -> [String: [String: String]] {
         guard FileManager.default.fileExists(atPath: path) else { return [:] }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // FileHandle rather than FileManager.contents: the latter refuses /dev/null, a common
+        // way to say "no config file".
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw AWSConfigurationError.invalidSetting(name: path, reason: "cannot be read")
         }
+        defer { try? handle.close() }
+        let data = (try? handle.readToEnd()) ?? Data()
         return parse(String(decoding: data, as: UTF8.self), isConfigFile: isConfigFile)
     }
 
