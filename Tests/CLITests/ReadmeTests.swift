@@ -54,7 +54,9 @@ struct ReadmeTests {
             let text = help[subcommand] ?? ""
             for word in words where word.hasPrefix("--") {
                 let option = String(word.prefix { $0 != "=" && $0 != "]" && $0 != ")" && $0 != "|" })
-                #expect(text.contains(option), "README: `\(line)` uses \(option), which `\(subcommand)` does not accept")
+                #expect(
+                    text.contains(option),
+                    "README: `\(line)` uses \(option), which `\(subcommand)` does not accept")
             }
         }
     }
