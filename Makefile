@@ -59,7 +59,7 @@ install: setup-libcsv
 	$(SWIFT) build -c release --static-swift-stdlib $(SWIFT_FLAGS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	install -m 0755 .build/release/console-access $(DESTDIR)$(PREFIX)/bin/console-access
+	install -s -m 0755 .build/release/console-access $(DESTDIR)$(PREFIX)/bin/console-access
 	.build/release/console-access --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/console-access
 	.build/release/console-access --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_console-access
 	.build/release/console-access --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/console-access.fish
