@@ -37,17 +37,6 @@ struct BatchCommand: AsyncParsableCommand {
     @Option(help: "Where to write the report CSV (REPORT.run.json is written beside it).")
     var report: String
 
-    @Option(help: "At most this many users in flight at once (1-64).")
-    var concurrency = 4
-
-    @Option(
-        name: .customLong("max-attempts"),
-        help: "Attempts per AWS call, retries included (default: AWS_MAX_ATTEMPTS, else 5).")
-    var maxAttempts: Int?
-
-    @Option(name: .customLong("max-rate"), help: "Never send more than this many requests per second.")
-    var maxRate: Double?
-
     @Flag(
         name: .customLong("dry-run"), help: "Read current state and report what each row would change; change nothing.")
     var dryRun = false
@@ -79,15 +68,14 @@ struct BatchCommand: AsyncParsableCommand {
         help: "Stop before any change if the file would disable more users than this.")
     var maxDisable = 100
 
+    @OptionGroup var pacing: PacingOptions
+
     @OptionGroup var connection: ConnectionOptions
 
     @Option(help: "Summary format on stdout: text or json.")
     var output: OutputFormat = .text
 
     func validate() throws {
-        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 64") }
-        if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
-        if let maxRate, !(maxRate > 0) { throw ValidationError("--max-rate must be a positive number") }
         guard maxDisable >= 0 else { throw ValidationError("--max-disable must be 0 or more") }
         guard report != "-" else {
             throw ValidationError("--report needs a file path (the run record is written beside it)")
@@ -100,18 +88,11 @@ struct BatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = connection.makeLogger()
-        let attempts: Int
-        do {
-            attempts =
-                try maxAttempts
-                ?? RetryPolicy.maxAttempts(environment: ProcessInfo.processInfo.environment, fallback: 5)
-        } catch {
-            throw ValidationError("\(error)")
-        }
         let configuration = BatchConfiguration(
             input: .argument(input), reportPath: report, inputOptions: BatchInputOptions(delimiter: delimiter.byte),
-            options: RunOptions(concurrency: concurrency, dryRun: dryRun, deactivateAccessKeys: deactivateAccessKeys),
-            strict: strict, resume: resume, retry: RetryPolicy(maxAttempts: attempts), maxRate: maxRate,
+            options: RunOptions(
+                concurrency: pacing.concurrency, dryRun: dryRun, deactivateAccessKeys: deactivateAccessKeys),
+            strict: strict, resume: resume, retry: try pacing.retryPolicy(), maxRate: pacing.maxRate,
             maxDisable: maxDisable, generatePasswordsPath: generatePasswords,
             aws: try connection.awsConfiguration(logger: logger))
 

@@ -53,42 +53,23 @@ struct ReviewCommand: AsyncParsableCommand {
             valueName: "regex"))
     var userRegex: String?
 
-    @Option(help: "At most this many users read at once (1-64).")
-    var concurrency = 4
-
-    @Option(name: .customLong("max-rate"), help: "Never send more than this many requests per second.")
-    var maxRate: Double?
-
-    @Option(
-        name: .customLong("max-attempts"),
-        help: "Attempts per AWS call, retries included (default: AWS_MAX_ATTEMPTS, else 5).")
-    var maxAttempts: Int?
+    @OptionGroup var pacing: PacingOptions
 
     @OptionGroup var connection: ConnectionOptions
 
-    func makeConfiguration(attempts: Int = 5) -> ReviewConfiguration {
+    func makeConfiguration(retry: RetryPolicy = RetryPolicy(maxAttempts: 5)) -> ReviewConfiguration {
         ReviewConfiguration(
             output: output, pathPrefix: pathPrefix, userRegex: userRegex, inactiveDays: inactiveDays,
-            emitBatch: emitBatch, concurrency: concurrency, retry: RetryPolicy(maxAttempts: attempts),
-            maxRate: maxRate)
+            emitBatch: emitBatch, concurrency: pacing.concurrency, retry: retry, maxRate: pacing.maxRate)
     }
 
     func validate() throws {
-        if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
         if let problem = makeConfiguration().usageProblems().first { throw ValidationError(problem) }
     }
 
     func run() async throws {
         let logger = connection.makeLogger()
-        let attempts: Int
-        do {
-            attempts =
-                try maxAttempts
-                ?? RetryPolicy.maxAttempts(environment: ProcessInfo.processInfo.environment, fallback: 5)
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        var configuration = makeConfiguration(attempts: attempts)
+        var configuration = makeConfiguration(retry: try pacing.retryPolicy())
         configuration.aws = try connection.awsConfiguration(logger: logger)
         let progress: (any BatchProgress)? = TerminalProgress.isTerminal ? TerminalProgress() : nil
         let result = await ReviewRun.execute(configuration, progress: progress)

@@ -151,12 +151,7 @@ public enum BatchRun {
 
         // 3. Connect, check, run.
         let calls = CallCounter()
-        var aws = configuration.aws
-        let previousObserver = aws.observer
-        aws.observer = { record in
-            calls.record(record)
-            previousObserver?(record)
-        }
+        let aws = calls.observing(configuration.aws)
         if !jobs.isEmpty {
             do {
                 try await AWSHTTPClient.withClient(settings: aws.http) { transport in
@@ -373,6 +368,17 @@ final class CallCounter: Sendable {
                 if AWSErrorCodes.isAuthorization(code) { state.authorization += 1 }
             }
         }
+    }
+
+    /// `configuration`, with this counter seeing every call before any observer it already had.
+    func observing(_ configuration: AWSConfiguration) -> AWSConfiguration {
+        var configuration = configuration
+        let previous = configuration.observer
+        configuration.observer = { record in
+            self.record(record)
+            previous?(record)
+        }
+        return configuration
     }
 
     var total: Int { state.withLockedValue { $0.total } }

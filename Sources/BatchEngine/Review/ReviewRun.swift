@@ -71,12 +71,7 @@ public enum ReviewRun {
         let rule = configuration.inactiveDays.map { InactivityRule(days: $0, now: now) }
 
         let calls = CallCounter()
-        var aws = configuration.aws
-        let previousObserver = aws.observer
-        aws.observer = { record in
-            calls.record(record)
-            previousObserver?(record)
-        }
+        let aws = calls.observing(configuration.aws)
 
         // 1. Who are we; the users (listed, filtered, sorted); each user's state.
         var reviews: [UserReview] = []
