@@ -72,6 +72,8 @@ let package = Package(
                 "AWSQuery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // Test helpers: moto discovery, a loopback HTTP responder, a recording/fault proxy.

@@ -1,5 +1,7 @@
 import ArgumentParser
 import ConsoleAccess
+import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -20,6 +22,9 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
 
     /// Runs the command, mapping usage errors to exit code 2 (argument-parser's default is 64).
     static func main() async {
+        // Swift Concurrency's jobs run on the event loops that do the HTTP I/O, so a call's
+        // continuation does not hop between thread pools (it halves the CPU of a batch).
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         // A parent may have started us with signals blocked (children of threads that block
         // them inherit the mask); SIGINT and SIGTERM must reach the graceful stop.
         var signals = sigset_t()

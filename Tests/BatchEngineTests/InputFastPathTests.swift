@@ -5,7 +5,7 @@ import Testing
 @testable import BatchEngine
 
 /// SplitMix64: a small deterministic generator, so a failing seed can be replayed.
-private struct SplitMix64: RandomNumberGenerator {
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) {

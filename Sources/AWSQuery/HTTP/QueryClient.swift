@@ -105,15 +105,17 @@ public struct QueryClient: Sendable {
         var requestId: String?
         defer {
             let elapsed = ContinuousClock.now - startInstant
-            var metadata: Logger.Metadata = [
-                "service": "\(endpoint.signingName)", "action": "\(action)",
-                "status": "\(status.map(String.init) ?? "-")", "ms": "\(Self.milliseconds(elapsed))",
-            ]
-            if let userName { metadata["user"] = "\(userName)" }
-            if let requestId { metadata["request_id"] = "\(requestId)" }
-            if let errorCode { metadata["error"] = "\(errorCode)" }
-            if CallContext.attempt > 1 { metadata["attempt"] = "\(CallContext.attempt)" }
-            logger.debug("aws call", metadata: metadata)
+            if logger.logLevel <= .debug {
+                var metadata: Logger.Metadata = [
+                    "service": "\(endpoint.signingName)", "action": "\(action)",
+                    "status": "\(status.map(String.init) ?? "-")", "ms": "\(Self.milliseconds(elapsed))",
+                ]
+                if let userName { metadata["user"] = "\(userName)" }
+                if let requestId { metadata["request_id"] = "\(requestId)" }
+                if let errorCode { metadata["error"] = "\(errorCode)" }
+                if CallContext.attempt > 1 { metadata["attempt"] = "\(CallContext.attempt)" }
+                logger.debug("aws call", metadata: metadata)
+            }
             observer?(
                 CallRecord(
                     service: endpoint.signingName, action: action, userName: userName, startedAt: started,

@@ -72,9 +72,19 @@ public final class RetryQuota: Sendable {
 /// by every call of a run.
 public protocol RequestRateLimiter: Sendable {
     /// Waits until a request may be sent. Throws `CancellationError` when cancelled.
-    func acquire() async throws
-    /// Feedback after each response: throttled or not.
-    func record(throttled: Bool)
+    func acquire() async throws -> RateTicket
+    /// Feedback after each response: throttled or not, with the ticket its request was sent on.
+    func record(_ ticket: RateTicket, throttled: Bool)
+}
+
+/// When a request's turn was granted: the limiter tells the throttles of requests paced before
+/// it lowered its rate (already on their way) from those paced after.
+public struct RateTicket: Sendable {
+    public var grantedAt: Double
+
+    public init(grantedAt: Double) {
+        self.grantedAt = grantedAt
+    }
 }
 
 /// Runs one API call with retries: each call on its own, so a step that succeeded is never
@@ -107,18 +117,18 @@ public struct CallExecutor: Sendable {
         while true {
             try Task.checkCancellation()
             attempt += 1
-            if let limiter { try await limiter.acquire() }
+            let ticket = try await limiter?.acquire()
             attempts += 1
             do {
                 let value = try await CallContext.$attempt.withValue(attempt) { try await operation() }
-                limiter?.record(throttled: false)
+                if let ticket { limiter?.record(ticket, throttled: false) }
                 quota.release(spentOnRetries > 0 ? spentOnRetries : RetryQuota.noRetryIncrement)
                 return value
             } catch {
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
                 let retryClass = RetryClass.of(error)
                 if retryClass == .throttling { onThrottle?() }
-                limiter?.record(throttled: retryClass == .throttling)
+                if let ticket { limiter?.record(ticket, throttled: retryClass == .throttling) }
                 guard retryClass.isRetryable, attempt < policy.maxAttempts, let cost = quota.acquire(for: retryClass)
                 else { throw error }
                 spentOnRetries += cost

@@ -42,16 +42,25 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// The SigV4 service name: `iam`, `sts`.
     public let signingName: String
 
+    /// The `Host` header value: host, and the port when it is not the scheme's default; nil when
+    /// the URL has no host.
+    public let hostHeader: String?
+    /// The request path: the URL's path, or `/`.
+    public let path: String
+
     public init(url: String, signingRegion: String, signingName: String) {
-        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        let url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.url = url
         self.signingRegion = signingRegion
         self.signingName = signingName
+        self.hostHeader = Self.hostHeader(of: url)
+        let path = URLComponents(string: url)?.path ?? ""
+        self.path = path.isEmpty ? "/" : path
     }
 
     public var description: String { "\(url) (signed as \(signingName) in \(signingRegion))" }
 
-    /// The `Host` header value: host, and the port when it is not the scheme's default.
-    public var hostHeader: String? {
+    static func hostHeader(of url: String) -> String? {
         guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
             return nil
         }
@@ -61,12 +70,6 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
             if !isDefault { return "\(bracketed):\(port)" }
         }
         return bracketed
-    }
-
-    /// The request path: the URL's path, or `/`.
-    public var path: String {
-        let path = URLComponents(string: url)?.path ?? ""
-        return path.isEmpty ? "/" : path
     }
 
     /// IAM in the partition of `region`, or at `override` (signed as that partition's IAM region).

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOConcurrencyHelpers
 
 /// An HTTP request as the signer sees it.
 ///
@@ -142,7 +143,7 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
     static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (String, String) {
         var merged: [String: [String]] = [:]
         for header in headers {
-            let name = header.name.lowercased().trimmingCharacters(in: .whitespaces)
+            let name = foldSpaces(header.name.lowercased())
             merged[name, default: []].append(foldSpaces(header.value))
         }
         let names = merged.keys.sorted()
@@ -240,7 +241,32 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The derived key changes once a day per secret, region and service: the last few are kept
+    /// (four HMACs saved per request).
+    private static let signingKeys = NIOLockedValueBox<[SigningKeyScope: [UInt8]]>([:])
+
+    /// Names the secret by its SHA-256 only, so the cache holds no copy of it.
+    private struct SigningKeyScope: Hashable {
+        var secretDigest: [UInt8]
+        var date: String
+        var region: String
+        var service: String
+    }
+
     static func signingKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {
+        let scope = SigningKeyScope(
+            secretDigest: Array(SHA256.hash(data: Array(secret.utf8))), date: date, region: region, service: service)
+        if let key = signingKeys.withLockedValue({ $0[scope] }) { return SymmetricKey(data: key) }
+        let key = deriveSigningKey(secret: secret, date: date, region: region, service: service)
+        let bytes = key.withUnsafeBytes { Array($0) }
+        signingKeys.withLockedValue { keys in
+            if keys.count >= 16 { keys.removeAll() }
+            keys[scope] = bytes
+        }
+        return key
+    }
+
+    static func deriveSigningKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {
         func hmac(_ key: SymmetricKey, _ data: String) -> SymmetricKey {
             SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(data.utf8), using: key))
         }

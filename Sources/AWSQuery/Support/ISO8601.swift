@@ -11,20 +11,43 @@ public enum ISO8601 {
     /// `2015-08-30T12:36:00Z`
     public static func format(_ date: Date) -> String {
         let c = utcComponents(date)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year, c.month, c.day, c.hour, c.minute, c.second)
+        return digits(
+            [(c.year, 4), (c.month, 2), (c.day, 2), (c.hour, 2), (c.minute, 2), (c.second, 2)],
+            separators: ["-", "-", "T", ":", ":", "Z"])
     }
 
     /// `20150830T123600Z`, the SigV4 `x-amz-date` form.
     public static func amzDate(_ date: Date) -> String {
         let c = utcComponents(date)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year, c.month, c.day, c.hour, c.minute, c.second)
+        return digits(
+            [(c.year, 4), (c.month, 2), (c.day, 2), (c.hour, 2), (c.minute, 2), (c.second, 2)],
+            separators: ["", "", "T", "", "", "Z"])
     }
 
     /// `20150830`, the SigV4 credential-scope date.
     public static func scopeDate(_ date: Date) -> String {
         let c = utcComponents(date)
-        return String(format: "%04d%02d%02d", c.year, c.month, c.day)
+        return digits([(c.year, 4), (c.month, 2), (c.day, 2)], separators: ["", "", ""])
+    }
+
+    /// Zero-padded decimal fields, each followed by its separator (no `String(format:)`, which
+    /// goes through Foundation's formatter on every signed request).
+    static func digits(_ fields: [(value: Int, width: Int)], separators: [String]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        for (index, field) in fields.enumerated() {
+            var value = max(field.value, 0)
+            var buffer = [UInt8](repeating: UInt8(ascii: "0"), count: max(field.width, String(value).utf8.count))
+            var position = buffer.count - 1
+            while value > 0 {
+                buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+                position -= 1
+            }
+            out += buffer
+            out += separators[index].utf8
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` as IAM, STS, ECS and IMDS write it.

@@ -80,6 +80,16 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
     var stack: [XMLTree] = []
     var root: XMLTree?
 
+    /// Without XML whitespace (space, tab, CR, LF) at either end.
+    static func trimmed(_ text: String) -> String {
+        let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
+            let last = scalars.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+
     func parser(
         _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?,
         attributes attributeDict: [String: String] = [:]
@@ -103,7 +113,7 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
     ) {
         guard var node = stack.popLast() else { return }
         if !node.children.isEmpty {
-            node.text = node.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            node.text = Self.trimmed(node.text)
         }
         if stack.isEmpty {
             root = node
