@@ -8,7 +8,7 @@ MOTO         := $(VENV)/bin/moto_server
 PREFIX       ?= /usr/local
 SWIFT_FLAGS  ?=
 
-.PHONY: all setup setup-libcsv setup-moto setup-time build release test lint format clean demo bench bench-validate install
+.PHONY: all setup setup-libcsv setup-moto setup-time build release test lint format clean demo bench bench-validate bench-batch install
 
 all: build
 
@@ -72,11 +72,15 @@ format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
 
 ## bench: every benchmark; add new bench-* targets as prerequisites here
-bench: bench-validate
+bench: bench-validate bench-batch
 
 ## bench-validate: `console-access validate` vs Python's csv module on 100k and 1M generated rows
 bench-validate: setup-libcsv setup-time
 	SWIFT=$(SWIFT) PYTHON=$(PYTHON) bench/validate.sh
+
+## bench-batch: `console-access batch` vs a boto3 script through a latency / throttling proxy in front of moto
+bench-batch: setup setup-time
+	SWIFT=$(SWIFT) bench/batch.sh
 
 clean:
 	rm -rf .build .demo

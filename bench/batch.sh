@@ -36,12 +36,8 @@ if ! "$PY" -c 'import boto3' 2>/dev/null; then
     exit 2
 fi
 
-echo "bench: building release (log: $OUT/build.log)"
-if ! "$SWIFT" build -c release --product console-access >"$OUT/build.log" 2>&1; then
-    cat "$OUT/build.log" >&2
-    exit 1
-fi
-BIN="$("$SWIFT" build -c release --show-bin-path)/console-access"
+. bench/common.sh
+build_release
 
 pids=()
 cleanup() {

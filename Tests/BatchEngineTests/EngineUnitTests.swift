@@ -39,6 +39,14 @@ struct AdaptiveRateLimiterTests {
         let now = NIOLockedValueBox(1000.0)
         let slept = NIOLockedValueBox(0.0)
         func advance(_ seconds: Double) { now.withLockedValue { $0 += seconds } }
+        /// `count` requests, one every `interval` seconds, each answered at once without a throttle.
+        func sendAnswered(_ count: Int, every interval: Double, through limiter: AdaptiveRateLimiter) async throws {
+            for _ in 0..<count {
+                limiter.record(try await limiter.acquire(), throttled: false)
+                advance(interval)
+            }
+        }
+
         func limiter(ceiling: Double? = nil) -> AdaptiveRateLimiter {
             AdaptiveRateLimiter(
                 ceiling: ceiling, clock: { self.now.withLockedValue { $0 } },
@@ -66,10 +74,7 @@ struct AdaptiveRateLimiterTests {
         let clock = FakeClock()
         let limiter = clock.limiter()
         // Send at 40/s for a second; ten more requests go out.
-        for _ in 0..<40 {
-            limiter.record(try await limiter.acquire(), throttled: false)
-            clock.advance(0.025)
-        }
+        try await clock.sendAnswered(40, every: 0.025, through: limiter)
         var inFlight: [RateTicket] = []
         for _ in 0..<10 { inFlight.append(try await limiter.acquire()) }
         clock.advance(0.05)
@@ -99,10 +104,7 @@ struct AdaptiveRateLimiterTests {
         let clock = FakeClock()
         let limiter = clock.limiter()
         // A second at 40/s, all through; then 60 requests go out at once and a throttle comes.
-        for _ in 0..<40 {
-            limiter.record(try await limiter.acquire(), throttled: false)
-            clock.advance(0.025)
-        }
+        try await clock.sendAnswered(40, every: 0.025, through: limiter)
         var inFlight: [RateTicket] = []
         for _ in 0..<60 { inFlight.append(try await limiter.acquire()) }
         limiter.record(try await limiter.acquire(), throttled: true)
