@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "ConsoleAccessTests", dependencies: ["ConsoleAccess", "TestSupport"]),
         .testTarget(name: "BatchEngineTests", dependencies: ["BatchEngine", "TestSupport"]),
         // The executable, run as a user would (it is built with the tests).
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["AWSQuery", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
