@@ -251,7 +251,9 @@ public struct ConsoleAccessService: Sendable {
             outcome.requestId = error.requestId ?? outcome.requestId
             outcome.httpStatus = error.httpStatus
             if error.code == "NoSuchEntity" && notFoundMeansUser {
+                // The same shape as the other not-found outcomes: AWS's own message.
                 outcome.status = .notFound
+                outcome.message = error.message
                 outcome.detail = "no IAM user named \(outcome.user)"
                 return outcome
             }

@@ -126,8 +126,15 @@ struct ServiceTests {
     @Test("enable of a missing user is not-found, and nothing else is attempted")
     func enableMissing() async throws {
         try await withService { service, _, proxy in
-            let outcome = await service.enable(user: Moto.uniqueName("nobody"), password: Self.password)
+            let user = Moto.uniqueName("nobody")
+            let outcome = await service.enable(user: user, password: Self.password)
             #expect(outcome.status == .notFound)
+            #expect(outcome.errorCode == "NoSuchEntity")
+            #expect(outcome.detail == "no IAM user named \(user)")
+            // AWS's message alone, as for disable: the report's other columns carry code and id.
+            #expect(outcome.message?.contains(user) == true)
+            #expect(outcome.message?.contains("CreateLoginProfile failed") == false)
+            #expect(outcome.requestId != nil)
             #expect(proxy.actions == ["CreateLoginProfile"])
         }
     }
