@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Something that can produce AWS credentials: the environment, a profile, a container or
 /// instance metadata endpoint, a role to assume.
@@ -94,7 +95,18 @@ public actor RefreshingCredentialProvider: CredentialProvider {
         self.clock = clock
     }
 
-    public func credentials() async throws -> AWSCredentials {
+    /// Credentials still good to use, readable without entering the actor: every API call asks
+    /// for credentials, and a hop onto the actor and back per call is measurable in a batch.
+    private nonisolated let current = NIOLockedValueBox<AWSCredentials?>(nil)
+
+    public nonisolated func credentials() async throws -> AWSCredentials {
+        if let valid = current.withLockedValue({ $0 }), !valid.expires(within: refreshMargin, of: clock()) {
+            return valid
+        }
+        return try await refreshed()
+    }
+
+    private func refreshed() async throws -> AWSCredentials {
         if let cached, !cached.expires(within: refreshMargin, of: clock()) {
             return cached
         }
@@ -106,11 +118,13 @@ public actor RefreshingCredentialProvider: CredentialProvider {
         defer { refreshing = nil }
         let fresh = try await task.value
         cached = fresh
+        current.withLockedValue { $0 = fresh }
         return fresh
     }
 
     /// Drops the cached credentials so the next call fetches new ones.
     public func invalidate() {
         cached = nil
+        current.withLockedValue { $0 = nil }
     }
 }

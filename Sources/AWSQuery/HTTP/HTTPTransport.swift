@@ -1,7 +1,7 @@
-import AsyncHTTPClient
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTP1
+import NIOPosix
 import NIOSSL
 
 /// One HTTP request, fully buffered (AWS Query requests and responses are small).
@@ -33,7 +33,14 @@ public struct HTTPResponseData: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        headers.first { HTTPResponseData.equalsIgnoringASCIICase($0.name, name) }?.value
+    }
+
+    static func equalsIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count
+            && zip(a.utf8, b.utf8).allSatisfy { x, y in
+                x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= UInt8(ascii: "a") && (x | 0x20) <= UInt8(ascii: "z"))
+            }
     }
 }
 
@@ -62,32 +69,40 @@ public struct HTTPSettings: Sendable {
     }
 }
 
-/// The one HTTP client of a run: connection reuse, a bounded pool, timeouts, clean shutdown.
+/// The one HTTP client of a run: HTTP/1.1 over SwiftNIO (TLS with NIOSSL), keep-alive
+/// connections reused per host, timeouts, cancellation, clean shutdown.
+///
+/// Requests and responses are small and one request runs per connection at a time, so this is
+/// a thin layer over a socket: it formats the request itself and parses the answer with
+/// `HTTP1ResponseParser`, which keeps a batch's client CPU low. At most `maxConnectionsPerHost`
+/// idle connections are kept per host; how many are open at once is bounded by the caller's
+/// concurrency (each in-flight request holds one).
 ///
 /// Call `shutdown()` when done, or use `withClient(_:_:)` for a scoped lifetime.
 public final class AWSHTTPClient: HTTPTransport {
-    private let client: HTTPClient
     public let settings: HTTPSettings
+    private let group: any EventLoopGroup
+    private let pool = NIOLockedValueBox(IdlePool())
+    private let tls = NIOLockedValueBox<NIOSSLContext?>(nil)
+
+    struct IdlePool {
+        var connections: [String: [(channel: any Channel, since: NIODeadline)]] = [:]
+        var isShutDown = false
+    }
+
+    /// An idle connection older than this is closed rather than reused (servers drop idle
+    /// keep-alive connections after a while; AWS after about 60 s).
+    static let maxIdleTime = TimeAmount.seconds(50)
 
     public init(settings: HTTPSettings = HTTPSettings()) throws {
         self.settings = settings
-        var tls = TLSConfiguration.makeClientConfiguration()
+        self.group = MultiThreadedEventLoopGroup.singleton
         if let bundle = settings.caBundlePath {
             guard FileManager.default.isReadableFile(atPath: bundle) else {
                 throw AWSClientError(
                     .invalidRequest, action: "setup", detail: "AWS_CA_BUNDLE \(bundle) is not readable")
             }
-            tls.trustRoots = .file(bundle)
         }
-        var configuration = HTTPClient.Configuration(
-            tlsConfiguration: tls,
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: .init(settings.connectTimeout), read: .init(settings.requestTimeout)),
-            connectionPool: .init(
-                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.maxConnectionsPerHost),
-            decompression: .disabled)
-        configuration.httpVersion = .http1Only
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     /// Runs `body` with a new client and always shuts it down afterwards.
@@ -105,25 +120,246 @@ public final class AWSHTTPClient: HTTPTransport {
         }
     }
 
+    /// Closes every idle connection; later requests fail.
     public func shutdown() async throws {
-        try await client.shutdown()
+        let channels = pool.withLockedValue { pool in
+            pool.isShutDown = true
+            defer { pool.connections = [:] }
+            return pool.connections.values.flatMap { $0.map(\.channel) }
+        }
+        for channel in channels {
+            try? await channel.close()
+        }
     }
 
     public func send(_ request: HTTPRequestData, timeout: Duration) async throws -> HTTPResponseData {
-        var outgoing = HTTPClientRequest(url: request.url)
-        outgoing.method = HTTPMethod(rawValue: request.method)
+        let url = try parsedURL(request.url)
+        let bytes = Self.encode(request, url: url)
+        // A reused connection the server closed while it sat idle fails before any answer
+        // arrives: that request is sent again once, on a new connection.
+        var mayRetryStale = true
+        while true {
+            let (channel, reused) = try await connection(for: url)
+            do {
+                let answer = try await exchange(bytes, on: channel, timeout: timeout)
+                if answer.reusable {
+                    release(channel, key: url.poolKey)
+                } else {
+                    channel.close(promise: nil)
+                }
+                return answer.response
+            } catch let error as HTTP1TransportError where error.kind == .notAnswered && reused && mayRetryStale {
+                mayRetryStale = false
+                channel.close(promise: nil)
+                try Task.checkCancellation()
+            } catch {
+                channel.close(promise: nil)
+                throw error
+            }
+        }
+    }
+
+    /// Parsed request URLs: a run sends to one or two endpoints, so each is parsed once.
+    private let urls = NIOLockedValueBox<[String: RequestURL]>([:])
+
+    private func parsedURL(_ text: String) throws -> RequestURL {
+        if let url = urls.withLockedValue({ $0[text] }) { return url }
+        guard let url = RequestURL(text) else {
+            throw HTTP1TransportError(kind: .invalidURL, detail: "cannot send to '\(text)'")
+        }
+        urls.withLockedValue { urls in
+            if urls.count >= 64 { urls.removeAll() }
+            urls[text] = url
+        }
+        return url
+    }
+
+    // MARK: - Connections
+
+    private func connection(for url: RequestURL) async throws -> (any Channel, reused: Bool) {
+        let now = NIODeadline.now()
+        let (idle, stale): ((any Channel)?, [any Channel]) = try pool.withLockedValue { pool in
+            guard !pool.isShutDown else {
+                throw HTTP1TransportError(kind: .connection, detail: "the HTTP client was shut down")
+            }
+            var stale: [any Channel] = []
+            while let candidate = pool.connections[url.poolKey]?.popLast() {
+                if candidate.channel.isActive && now - candidate.since < Self.maxIdleTime {
+                    return (candidate.channel, stale)
+                }
+                stale.append(candidate.channel)
+            }
+            return (nil, stale)
+        }
+        for channel in stale { channel.close(promise: nil) }
+        if let idle { return (idle, true) }
+        return (try await connect(url), false)
+    }
+
+    private func release(_ channel: any Channel, key: String) {
+        let keep = pool.withLockedValue { pool in
+            guard !pool.isShutDown, pool.connections[key, default: []].count < settings.maxConnectionsPerHost else {
+                return false
+            }
+            pool.connections[key, default: []].append((channel, NIODeadline.now()))
+            return true
+        }
+        if !keep { channel.close(promise: nil) }
+    }
+
+    private func connect(_ url: RequestURL) async throws -> any Channel {
+        let tlsContext = url.isTLS ? try tlsContext() : nil
+        let serverName = url.isIPAddress ? nil : url.host
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(TimeAmount(settings.connectTimeout))
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(HTTP1ClientHandler())
+                }
+            }
+        return try await bootstrap.connect(host: url.host, port: url.port).get()
+    }
+
+    private func tlsContext() throws -> NIOSSLContext {
+        try tls.withLockedValue { cached in
+            if let cached { return cached }
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let bundle = settings.caBundlePath {
+                configuration.trustRoots = .file(bundle)
+            }
+            do {
+                let context = try NIOSSLContext(configuration: configuration)
+                cached = context
+                return context
+            } catch {
+                throw HTTP1TransportError(kind: .invalidURL, detail: "TLS setup failed: \(error)")
+            }
+        }
+    }
+
+    private func exchange(_ bytes: ByteBuffer, on channel: any Channel, timeout: Duration) async throws
+        -> HTTP1Answer
+    {
+        let promise = channel.eventLoop.makePromise(of: HTTP1Answer.self)
+        let exchange = HTTP1Exchange(
+            request: bytes, timeout: TimeAmount(timeout), maxResponseBytes: settings.maxResponseBytes, promise: promise)
+        return try await withTaskCancellationHandler {
+            channel.writeAndFlush(exchange).whenFailure { error in
+                // A write that fails never reaches the handler's promise bookkeeping when the
+                // channel is already closed; fail the exchange here (a second failure is ignored
+                // by the handler, which no longer holds it).
+                promise.fail(HTTP1TransportError(kind: .notAnswered, detail: "could not send the request: \(error)"))
+            }
+            return try await promise.futureResult.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+
+    // MARK: - Encoding
+
+    static func encode(_ request: HTTPRequestData, url: RequestURL) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(256 + request.body.count)
+        buffer.writeString("\(request.method) \(url.target) HTTP/1.1\r\n")
+        var hasHost = false
         for header in request.headers {
-            outgoing.headers.add(name: header.name, value: header.value)
+            if Self.isFramingHeader(header.name) { continue }
+            if header.name.utf8.count == 4 && header.name.lowercased() == "host" { hasHost = true }
+            buffer.writeString(header.name)
+            buffer.writeString(": ")
+            buffer.writeString(header.value)
+            buffer.writeString("\r\n")
         }
+        if !hasHost { buffer.writeString("Host: \(url.hostHeader)\r\n") }
         if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
-            outgoing.body = .bytes(ByteBuffer(bytes: request.body))
+            buffer.writeString("Content-Length: \(request.body.count)\r\n")
         }
-        let response = try await client.execute(outgoing, timeout: .init(timeout))
-        let buffer = try await response.body.collect(upTo: settings.maxResponseBytes)
-        return HTTPResponseData(
-            status: Int(response.status.code),
-            headers: response.headers.map { (name: $0.name, value: $0.value) },
-            body: Array(buffer.readableBytesView))
+        buffer.writeString("\r\n")
+        buffer.writeBytes(request.body)
+        return buffer
+    }
+}
+
+extension AWSHTTPClient {
+    /// `Content-Length`, `Connection` and `Transfer-Encoding` are the client's to write.
+    static func isFramingHeader(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 10, 14, 17:
+            let lower = name.lowercased()
+            return lower == "connection" || lower == "content-length" || lower == "transfer-encoding"
+        default:
+            return false
+        }
+    }
+}
+
+/// The parts of a request URL the client needs, parsed without Foundation.
+struct RequestURL: Sendable {
+    var isTLS: Bool
+    /// Without brackets, as the socket layer wants an IPv6 literal.
+    var host: String
+    var port: Int
+    /// Path and query: what goes on the request line.
+    var target: String
+    var isIPAddress: Bool
+
+    var hostHeader: String {
+        let bracketed = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
+        return port == (isTLS ? 443 : 80) ? bracketed : "\(bracketed):\(port)"
+    }
+
+    /// Which idle connections a request may use: scheme, host and port.
+    private(set) var poolKey = ""
+
+    init?(_ url: String) {
+        let lower = url.lowercased()
+        let rest: Substring
+        if lower.hasPrefix("https://") {
+            isTLS = true
+            rest = url.dropFirst(8)
+        } else if lower.hasPrefix("http://") {
+            isTLS = false
+            rest = url.dropFirst(7)
+        } else {
+            return nil
+        }
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        var authority = rest[rest.startIndex..<authorityEnd]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var target = String(rest[authorityEnd...])
+        if let hash = target.firstIndex(of: "#") { target = String(target[..<hash]) }
+        if target.isEmpty || target.hasPrefix("?") { target = "/" + target }
+        self.target = target
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty { return nil }
+            isIPAddress = true
+        } else {
+            if let colon = authority.lastIndex(of: ":") {
+                host = String(authority[..<colon])
+                portText = authority[authority.index(after: colon)...]
+            } else {
+                host = String(authority)
+            }
+            isIPAddress = !host.isEmpty && host.allSatisfy { $0.isNumber || $0 == "." }
+        }
+        guard !host.isEmpty else { return nil }
+        if let portText {
+            guard let port = Int(portText), (1...65535).contains(port) else { return nil }
+            self.port = port
+        } else {
+            port = isTLS ? 443 : 80
+        }
+        poolKey = "\(isTLS ? "https" : "http")://\(hostHeader)"
     }
 }
 

@@ -81,15 +81,23 @@ public struct QueryClient: Sendable {
         self.observer = observer
     }
 
+    static let contentType = "application/x-www-form-urlencoded; charset=utf-8"
+
     /// The form body for an action.
     public func formBody(action: String, parameters: [QueryParameter]) -> [UInt8] {
-        var parts = ["Action=\(SigV4Signer.uriEncode(action, keepSlash: false))", "Version=\(apiVersion)"]
+        var body: [UInt8] = []
+        body.reserveCapacity(64 + parameters.count * 48)
+        body += "Action=".utf8
+        SigV4Signer.appendURIEncoded(action, keepSlash: false, to: &body)
+        body += "&Version=".utf8
+        SigV4Signer.appendURIEncoded(apiVersion, keepSlash: false, to: &body)
         for parameter in parameters {
-            parts.append(
-                "\(SigV4Signer.uriEncode(parameter.name, keepSlash: false))=\(SigV4Signer.uriEncode(parameter.value, keepSlash: false))"
-            )
+            body.append(UInt8(ascii: "&"))
+            SigV4Signer.appendURIEncoded(parameter.name, keepSlash: false, to: &body)
+            body.append(UInt8(ascii: "="))
+            SigV4Signer.appendURIEncoded(parameter.value, keepSlash: false, to: &body)
         }
-        return Array(parts.joined(separator: "&").utf8)
+        return body
     }
 
     /// Makes one call. `signed: false` sends it without credentials (e.g. `AssumeRoleWithWebIdentity`).
@@ -128,12 +136,7 @@ public struct QueryClient: Sendable {
             throw AWSClientError(.invalidRequest, action: action, detail: "endpoint \(endpoint.url) has no host")
         }
         let body = formBody(action: action, parameters: parameters)
-        var request = SignableRequest(
-            method: "POST", path: endpoint.path, query: "",
-            headers: [
-                (name: "Host", value: host),
-                (name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8"),
-            ], body: body)
+        var headers = [(name: "Host", value: host), (name: "Content-Type", value: Self.contentType)]
         if signed {
             guard let credentials else {
                 errorCode = "NoCredentials"
@@ -148,13 +151,16 @@ public struct QueryClient: Sendable {
             }
             let signer = SigV4Signer(
                 credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName)
-            request = signer.sign(request, date: clock()).signedRequest
+            headers +=
+                signer.signQueryPost(
+                    host: host, path: endpoint.path, contentType: Self.contentType, body: body, date: clock()
+                ).headers
         }
 
         let response: HTTPResponseData
         do {
             response = try await transport.send(
-                HTTPRequestData(url: endpoint.url + "/", method: "POST", headers: request.headers, body: body),
+                HTTPRequestData(url: endpoint.url + "/", method: "POST", headers: headers, body: body),
                 timeout: timeout)
         } catch is CancellationError {
             errorCode = "Cancelled"

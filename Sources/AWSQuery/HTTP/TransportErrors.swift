@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import NIOCore
 import NIOPosix
 
@@ -6,16 +5,16 @@ import NIOPosix
 enum TransportErrors {
     static func map(_ error: any Error, action: String) -> AWSClientError {
         if let error = error as? AWSClientError { return error }
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .readTimeout, .connectTimeout, .deadlineExceeded, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout,
-                .writeTimeout:
-                return AWSClientError(.timeout, action: action, detail: "\(error)")
-            case .invalidURL, .emptyHost, .emptyScheme:
-                return AWSClientError(.invalidRequest, action: action, detail: "\(error)")
-            default:
-                return AWSClientError(.connection, action: action, detail: "\(error)")
+        if let error = error as? HTTP1TransportError {
+            switch error.kind {
+            case .timeout: return AWSClientError(.timeout, action: action, detail: error.detail)
+            case .connection, .notAnswered, .invalidResponse:
+                return AWSClientError(.connection, action: action, detail: error.detail)
+            case .invalidURL: return AWSClientError(.invalidRequest, action: action, detail: error.detail)
             }
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return AWSClientError(.timeout, action: action, detail: "connecting timed out")
         }
         if error is NIOConnectionError || error is ChannelError || error is IOError {
             return AWSClientError(.connection, action: action, detail: "\(error)")

@@ -36,15 +36,23 @@ public enum ISO8601 {
         var out: [UInt8] = []
         out.reserveCapacity(24)
         for (index, field) in fields.enumerated() {
-            var value = max(field.value, 0)
-            var buffer = [UInt8](repeating: UInt8(ascii: "0"), count: max(field.width, String(value).utf8.count))
-            var position = buffer.count - 1
-            while value > 0 {
-                buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
+            let value = max(field.value, 0)
+            var width = 1
+            var power = 10
+            while power <= value {
+                width += 1
+                power *= 10
+            }
+            width = max(width, field.width)
+            let start = out.count
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
+            var rest = value
+            var position = start + width - 1
+            while rest > 0 {
+                out[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
                 position -= 1
             }
-            out += buffer
             out += separators[index].utf8
         }
         return String(decoding: out, as: UTF8.self)
@@ -52,7 +60,10 @@ public enum ISO8601 {
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` as IAM, STS, ECS and IMDS write it.
     public static func parse(_ text: String) -> Date? {
-        let s = Array(text.trimmingCharacters(in: .whitespaces).utf8)
+        var trimmed = Array(text.utf8)[...]
+        while let first = trimmed.first, first == 32 || first == 9 { trimmed = trimmed.dropFirst() }
+        while let last = trimmed.last, last == 32 || last == 9 { trimmed = trimmed.dropLast() }
+        let s = Array(trimmed)
         guard s.count >= 19 else { return nil }
         func num(_ from: Int, _ count: Int) -> Int? {
             var v = 0

@@ -1,11 +1,8 @@
-import Foundation
-
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
-
 /// A minimal element tree for AWS Query responses: element names (namespace prefixes dropped),
 /// text content and children. Attributes are not kept; AWS Query responses carry none we need.
+///
+/// `parse` is a small, strict XML reader on bytes (see `XMLReader`): no Foundation, no DTDs, no
+/// external entities.
 public struct XMLTree: Sendable, Equatable {
     public var name: String
     public var text: String
@@ -46,7 +43,7 @@ public struct XMLTree: Sendable, Equatable {
     /// The `<member>` children of a list element.
     public var members: [XMLTree] { children.filter { $0.name == "member" } }
 
-    public enum ParseError: Error, Sendable, CustomStringConvertible {
+    public enum ParseError: Error, Sendable, CustomStringConvertible, Equatable {
         case malformed(line: Int, column: Int, reason: String)
         case empty
 
@@ -61,64 +58,10 @@ public struct XMLTree: Sendable, Equatable {
     }
 
     /// Parses a whole document.
-    public static func parse(_ bytes: [UInt8]) throws -> XMLTree {
-        let delegate = TreeBuilder()
-        let parser = XMLParser(data: Data(bytes))
-        parser.shouldProcessNamespaces = false
-        parser.shouldResolveExternalEntities = false
-        parser.delegate = delegate
-        if !parser.parse() {
-            let reason = parser.parserError.map { String(describing: $0) } ?? "parse failed"
-            throw ParseError.malformed(line: parser.lineNumber, column: parser.columnNumber, reason: reason)
-        }
-        guard let root = delegate.root else { throw ParseError.empty }
-        return root
-    }
-}
-
-private final class TreeBuilder: NSObject, XMLParserDelegate {
-    var stack: [XMLTree] = []
-    var root: XMLTree?
-
-    /// Without XML whitespace (space, tab, CR, LF) at either end.
-    static func trimmed(_ text: String) -> String {
-        let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        let scalars = text.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
-            let last = scalars.lastIndex(where: { !isSpace($0) })
-        else { return "" }
-        return String(scalars[first...last])
-    }
-
-    func parser(
-        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?,
-        attributes attributeDict: [String: String] = [:]
-    ) {
-        let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
-        stack.append(XMLTree(name: local))
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        guard !stack.isEmpty else { return }
-        stack[stack.count - 1].text += string
-    }
-
-    func parser(_ parser: XMLParser, foundCDATA cdataBlock: Data) {
-        guard !stack.isEmpty else { return }
-        stack[stack.count - 1].text += String(decoding: cdataBlock, as: UTF8.self)
-    }
-
-    func parser(
-        _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?
-    ) {
-        guard var node = stack.popLast() else { return }
-        if !node.children.isEmpty {
-            node.text = Self.trimmed(node.text)
-        }
-        if stack.isEmpty {
-            root = node
-        } else {
-            stack[stack.count - 1].children.append(node)
+    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> XMLTree {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(ParseError) -> XMLTree in
+            var reader = XMLReader(buffer)
+            return try reader.document()
         }
     }
 }

@@ -97,24 +97,29 @@ public struct BatchRunner: Sendable {
                 try? await Task.sleep(for: runner.options.stopGrace)
                 return .watcherDone
             }
-            var next = 0
-            var running = 0
-            func startNextLane() {
-                guard next < lanes.count, !runner.stop.isStopping else { return }
-                let lane = lanes[next]
-                next += 1
-                running += 1
+            // `concurrency` workers take the next user's lane until none is left or a stop is
+            // asked for: no task per row or per user.
+            let cursor = NIOLockedValueBox(0)
+            let workers = min(options.concurrency, lanes.count)
+            for _ in 0..<workers {
                 group.addTask {
-                    await runner.runLane(lane, started: started, record: record)
+                    while !runner.stop.isStopping && !Task.isCancelled {
+                        let index = cursor.withLockedValue { next -> Int? in
+                            guard next < lanes.count else { return nil }
+                            defer { next += 1 }
+                            return next
+                        }
+                        guard let index else { break }
+                        await runner.runLane(lanes[index], started: started, record: record)
+                    }
                     return .laneDone
                 }
             }
-            for _ in 0..<options.concurrency { startNextLane() }
+            var running = workers
             while running > 0, let result = await group.next() {
                 switch result {
                 case .laneDone:
                     running -= 1
-                    startNextLane()
                 case .watcherDone:
                     // Grace period over: cancel in-flight rows (their calls stop, their rows say so).
                     if runner.stop.isStopping { group.cancelAll() }

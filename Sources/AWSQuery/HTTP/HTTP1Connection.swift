@@ -1,0 +1,358 @@
+import NIOCore
+
+/// One request on the wire: the encoded bytes, and where its answer goes.
+struct HTTP1Exchange: Sendable {
+    var request: ByteBuffer
+    var timeout: TimeAmount
+    var maxResponseBytes: Int
+    var promise: EventLoopPromise<HTTP1Answer>
+}
+
+/// A whole response, and whether the connection may carry another request.
+struct HTTP1Answer: Sendable {
+    var response: HTTPResponseData
+    var reusable: Bool
+}
+
+/// Why an exchange failed below HTTP. `AWSClientError` is made from it by the client, which
+/// knows the action.
+struct HTTP1TransportError: Error, Sendable, CustomStringConvertible {
+    enum Kind: Sendable {
+        case timeout
+        case connection
+        /// The connection ended, or could not be written, before any byte of an answer.
+        case notAnswered
+        case invalidResponse
+        case invalidURL
+    }
+    var kind: Kind
+    var detail: String
+
+    var description: String { detail }
+}
+
+/// The client end of one HTTP/1.1 connection: writes one request at a time (no pipelining) and
+/// parses the answer with `HTTP1ResponseParser`. Every state change happens on the channel's
+/// event loop; the exchange's promise is completed exactly once.
+final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = HTTP1Exchange
+    typealias OutboundOut = ByteBuffer
+
+    private var exchange: HTTP1Exchange?
+    private var parser = HTTP1ResponseParser(maxBodyBytes: 0)
+    private var timeoutTask: Scheduled<Void>?
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let exchange = unwrapOutboundIn(data)
+        guard self.exchange == nil else {
+            exchange.promise.fail(
+                HTTP1TransportError(kind: .connection, detail: "connection already has a request in flight"))
+            promise?.fail(ChannelError.inappropriateOperationForState)
+            return
+        }
+        self.exchange = exchange
+        parser = HTTP1ResponseParser(maxBodyBytes: exchange.maxResponseBytes)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timeoutTask = context.eventLoop.scheduleTask(in: exchange.timeout) {
+            let (handler, context) = loopBound.value
+            handler.finish(
+                context, .failure(HTTP1TransportError(kind: .timeout, detail: "no complete response in time")),
+                close: true)
+        }
+        context.write(wrapOutboundOut(exchange.request), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        guard exchange != nil else {
+            // Bytes nobody asked for: the connection is not in a state to reuse.
+            context.close(promise: nil)
+            return
+        }
+        do {
+            if let response = try parser.feed(&bytes) {
+                finish(context, .success(response), close: !parser.reusable)
+            }
+        } catch {
+            finish(context, .failure(error), close: true)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if exchange != nil {
+            if let response = parser.endOfStream() {
+                finish(context, .success(response), close: false)
+            } else {
+                finish(
+                    context,
+                    .failure(
+                        HTTP1TransportError(
+                            kind: parser.started ? .connection : .notAnswered,
+                            detail: parser.started
+                                ? "the server closed the connection before the response was complete"
+                                : "the server closed the connection without answering")),
+                    close: false)
+            }
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(context, .failure(error), close: true)
+        context.close(promise: nil)
+    }
+
+    private func finish(_ context: ChannelHandlerContext, _ result: Result<HTTPResponseData, any Error>, close: Bool) {
+        timeoutTask?.cancel()
+        timeoutTask = nil
+        guard let exchange else { return }
+        self.exchange = nil
+        switch result {
+        case .success(let response):
+            exchange.promise.succeed(HTTP1Answer(response: response, reusable: !close && context.channel.isActive))
+        case .failure(let error):
+            exchange.promise.fail(error)
+        }
+        if close { context.close(promise: nil) }
+    }
+}
+
+/// Parses one HTTP/1.1 response incrementally: status line, headers, then a body delimited by
+/// `Content-Length`, chunked transfer coding, or the end of the connection. Interim (1xx)
+/// responses are skipped.
+struct HTTP1ResponseParser {
+    private enum State {
+        case head
+        case fixed(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+        case untilClose
+        case done
+    }
+
+    let maxBodyBytes: Int
+    private var state = State.head
+    private var buffer = ByteBuffer()
+    private var status = 0
+    private var headers: [(name: String, value: String)] = []
+    private var body: [UInt8] = []
+    private var keepAlive = true
+    /// Whether any byte of the response arrived.
+    private(set) var started = false
+    /// After a complete response: whether the connection may be used again.
+    var reusable: Bool { keepAlive && buffer.readableBytes == 0 }
+
+    init(maxBodyBytes: Int) {
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Takes more bytes; returns the response once it is complete.
+    mutating func feed(_ bytes: inout ByteBuffer) throws -> HTTPResponseData? {
+        if bytes.readableBytes > 0 { started = true }
+        buffer.writeBuffer(&bytes)
+        while true {
+            switch state {
+            case .head:
+                guard let headLength = headEnd() else {
+                    if buffer.readableBytes > 64 * 1024 { throw invalid("response head larger than 64 KiB") }
+                    return nil
+                }
+                try buffer.withUnsafeReadableBytes { raw in
+                    try parseHead(UnsafeRawBufferPointer(rebasing: raw[0..<headLength]))
+                }
+                buffer.moveReaderIndex(forwardBy: headLength + 4)
+            case .fixed(let remaining):
+                let take = min(remaining, buffer.readableBytes)
+                try appendBody(take)
+                if remaining - take > 0 {
+                    state = .fixed(remaining: remaining - take)
+                    return nil
+                }
+                state = .done
+            case .chunkSize:
+                guard let line = readLine(upTo: [13, 10]) else { return nil }
+                let digits = line.prefix { $0 != UInt8(ascii: ";") }.filter { $0 != 32 && $0 != 9 }
+                guard let size = Int(String(decoding: digits, as: UTF8.self), radix: 16), size >= 0 else {
+                    throw invalid("bad chunk size")
+                }
+                state = size == 0 ? .trailers : .chunkData(remaining: size)
+            case .chunkData(let remaining):
+                let take = min(remaining, buffer.readableBytes)
+                try appendBody(take)
+                if remaining - take > 0 {
+                    state = .chunkData(remaining: remaining - take)
+                    return nil
+                }
+                state = .chunkDataEnd
+            case .chunkDataEnd:
+                guard buffer.readableBytes >= 2 else { return nil }
+                guard buffer.readBytes(length: 2) == [13, 10] else { throw invalid("chunk not followed by CRLF") }
+                state = .chunkSize
+            case .trailers:
+                guard let line = readLine(upTo: [13, 10]) else { return nil }
+                if line.isEmpty { state = .done }
+            case .untilClose:
+                try appendBody(buffer.readableBytes)
+                return nil
+            case .done:
+                return HTTPResponseData(status: status, headers: headers, body: body)
+            }
+        }
+    }
+
+    /// The connection ended: the response, if the body was delimited by the end.
+    mutating func endOfStream() -> HTTPResponseData? {
+        guard case .untilClose = state else { return nil }
+        keepAlive = false
+        state = .done
+        return HTTPResponseData(status: status, headers: headers, body: body)
+    }
+
+    /// The length of the head (up to the blank line), once all of it has arrived.
+    private func headEnd() -> Int? {
+        buffer.withUnsafeReadableBytes { raw -> Int? in
+            guard raw.count >= 4 else { return nil }
+            var index = 0
+            while index <= raw.count - 4 {
+                guard let cr = raw[index...(raw.count - 4)].firstIndex(of: 13) else { return nil }
+                if raw[cr + 1] == 10 && raw[cr + 2] == 13 && raw[cr + 3] == 10 { return cr }
+                index = cr + 1
+            }
+            return nil
+        }
+    }
+
+    /// The status line and header lines (CRLF or bare LF separated), without the blank line.
+    private mutating func parseHead(_ head: UnsafeRawBufferPointer) throws(HTTP1TransportError) {
+        var lineStart = 0
+        var lines: [Range<Int>] = []
+        while lineStart < head.count {
+            var lineEnd = head[lineStart...].firstIndex(of: 10) ?? head.count
+            let next = lineEnd + 1
+            if lineEnd > lineStart && head[lineEnd - 1] == 13 { lineEnd -= 1 }
+            lines.append(lineStart..<lineEnd)
+            lineStart = next
+        }
+        guard let statusLine = lines.first, !statusLine.isEmpty else { throw invalid("empty status line") }
+        // "HTTP/1.x SP 3DIGIT [SP reason]"
+        let line = head[statusLine]
+        guard line.count >= 12, line.starts(with: Self.http1Prefix), line[line.startIndex + 8] == 32,
+            line.count == 12 || line[line.startIndex + 12] == 32
+        else {
+            throw invalid("not an HTTP/1.x status line")
+        }
+        var code = 0
+        for byte in line[(line.startIndex + 9)..<(line.startIndex + 12)] {
+            guard byte >= 48 && byte <= 57 else { throw invalid("not an HTTP/1.x status line") }
+            code = code * 10 + Int(byte - 48)
+        }
+        guard code >= 100 else { throw invalid("not an HTTP/1.x status line") }
+        let http10 = line[line.startIndex + 7] == UInt8(ascii: "0")
+        var parsed: [(name: String, value: String)] = []
+        parsed.reserveCapacity(lines.count - 1)
+        var connectionClose = false
+        var connectionKeepAlive = false
+        var chunked = false
+        var contentLength: String?
+        for range in lines.dropFirst() where !range.isEmpty {
+            let header = head[range]
+            guard let colon = header.firstIndex(of: UInt8(ascii: ":")) else { throw invalid("header line without ':'") }
+            var valueStart = colon + 1
+            var valueEnd = header.endIndex
+            while valueStart < valueEnd && (head[valueStart] == 32 || head[valueStart] == 9) { valueStart += 1 }
+            while valueEnd > valueStart && (head[valueEnd - 1] == 32 || head[valueEnd - 1] == 9) { valueEnd -= 1 }
+            let name = head[header.startIndex..<colon]
+            let value = head[valueStart..<valueEnd]
+            let valueString = String(decoding: value, as: UTF8.self)
+            parsed.append((name: String(decoding: name, as: UTF8.self), value: valueString))
+            if Self.equalsIgnoringCase(name, "connection") {
+                connectionClose = connectionClose || Self.containsIgnoringCase(value, "close")
+                connectionKeepAlive = connectionKeepAlive || Self.containsIgnoringCase(value, "keep-alive")
+            } else if Self.equalsIgnoringCase(name, "transfer-encoding") {
+                chunked = chunked || Self.containsIgnoringCase(value, "chunked")
+            } else if Self.equalsIgnoringCase(name, "content-length") && contentLength == nil {
+                contentLength = valueString
+            }
+        }
+        if (100..<200).contains(code) && code != 101 {
+            return  // interim response: the real one follows
+        }
+        status = code
+        headers = parsed
+        keepAlive = http10 ? connectionKeepAlive : !connectionClose
+        if code == 204 || code == 304 {
+            state = .done
+        } else if chunked {
+            state = .chunkSize
+        } else if let length = contentLength {
+            guard let count = Int(length), count >= 0 else { throw invalid("bad Content-Length '\(length)'") }
+            guard count <= maxBodyBytes else { throw invalid("response body of \(count) bytes is too large") }
+            state = count == 0 ? .done : .fixed(remaining: count)
+        } else {
+            keepAlive = false
+            state = .untilClose
+        }
+    }
+
+    private static func asciiLower(_ byte: UInt8) -> UInt8 {
+        byte >= 65 && byte <= 90 ? byte | 0x20 : byte
+    }
+
+    private static let http1Prefix = Array("HTTP/1.".utf8)
+
+    /// ASCII case-insensitive comparison with a lower-case literal.
+    static func equalsIgnoringCase(_ bytes: Slice<UnsafeRawBufferPointer>, _ lower: StaticString) -> Bool {
+        guard bytes.count == lower.utf8CodeUnitCount else { return false }
+        let literal = UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
+        return zip(bytes, literal).allSatisfy { asciiLower($0) == $1 }
+    }
+
+    /// Whether a lower-case literal occurs in `bytes`, ignoring ASCII case.
+    static func containsIgnoringCase(_ bytes: Slice<UnsafeRawBufferPointer>, _ lower: StaticString) -> Bool {
+        let count = lower.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        let literal = UnsafeBufferPointer(start: lower.utf8Start, count: count)
+        var index = bytes.startIndex
+        while index + count <= bytes.endIndex {
+            if zip(bytes[index..<(index + count)], literal).allSatisfy({ asciiLower($0) == $1 }) { return true }
+            index += 1
+        }
+        return false
+    }
+
+    private mutating func appendBody(_ count: Int) throws {
+        guard count > 0 else { return }
+        guard body.count + count <= maxBodyBytes else {
+            throw invalid("response body larger than \(maxBodyBytes) bytes")
+        }
+        body += buffer.readBytes(length: count) ?? []
+    }
+
+    /// Reads up to and past `terminator`, returning what came before it; nil when not yet there.
+    private mutating func readLine(upTo terminator: [UInt8]) -> [UInt8]? {
+        let view = buffer.readableBytesView
+        guard view.count >= terminator.count else { return nil }
+        var index = view.startIndex
+        let last = view.endIndex - terminator.count
+        while index <= last {
+            if view[index] == terminator[0] && view[index..<(index + terminator.count)].elementsEqual(terminator) {
+                let line = Array(view[view.startIndex..<index])
+                buffer.moveReaderIndex(forwardBy: index - view.startIndex + terminator.count)
+                return line
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func invalid(_ detail: String) -> HTTP1TransportError {
+        HTTP1TransportError(kind: .invalidResponse, detail: "invalid HTTP response: \(detail)")
+    }
+
+    private func invalid(_ detail: String) -> HTTP1TransportError {
+        HTTP1TransportError(kind: .invalidResponse, detail: "invalid HTTP response: \(detail)")
+    }
+}
