@@ -120,7 +120,11 @@ public struct CallExecutor: Sendable {
             let ticket = try await limiter?.acquire()
             attempts += 1
             do {
-                let value = try await CallContext.$attempt.withValue(attempt) { try await operation() }
+                // The attempt number is 1 unless set: a first attempt skips binding the task-local.
+                let value =
+                    attempt == 1 && CallContext.attempt == 1
+                    ? try await operation()
+                    : try await CallContext.$attempt.withValue(attempt) { try await operation() }
                 if let ticket { limiter?.record(ticket, throttled: false) }
                 quota.release(spentOnRetries > 0 ? spentOnRetries : RetryQuota.noRetryIncrement)
                 return value

@@ -157,10 +157,9 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         -> QuerySignature
     {
         let amzDate = ISO8601.amzDate(date)
-        let scopeDate = amzDate.utf8.prefix(8)
-        let payloadHash = Self.hexBytes(SHA256.hash(data: body))
         let token = credentials.sessionToken
         let signsToken = token != nil && !options.omitSessionToken
+        let bodyDigest = Self.sha256(body)
 
         var canonical: [UInt8] = []
         canonical.reserveCapacity(320 + host.utf8.count + (token?.utf8.count ?? 0))
@@ -170,9 +169,12 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         Self.appendFolded(contentType, to: &canonical)
         canonical += "\nhost:".utf8
         Self.appendFolded(host, to: &canonical)
+        var payloadHash: String?
         if options.signBody {
             canonical += "\nx-amz-content-sha256:".utf8
-            canonical += payloadHash
+            let start = canonical.count
+            Self.appendHex(bodyDigest, to: &canonical)
+            payloadHash = String(decoding: canonical[start...], as: UTF8.self)
         }
         canonical += "\nx-amz-date:".utf8
         canonical += amzDate.utf8
@@ -180,50 +182,120 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
             canonical += "\nx-amz-security-token:".utf8
             Self.appendFolded(token, to: &canonical)
         }
-        var signedHeaders = "content-type;host"
-        if options.signBody { signedHeaders += ";x-amz-content-sha256" }
-        signedHeaders += ";x-amz-date"
-        if signsToken { signedHeaders += ";x-amz-security-token" }
+        let signedHeaders: StaticString =
+            switch (options.signBody, signsToken) {
+            case (false, false): "content-type;host;x-amz-date"
+            case (false, true): "content-type;host;x-amz-date;x-amz-security-token"
+            case (true, false): "content-type;host;x-amz-content-sha256;x-amz-date"
+            case (true, true): "content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token"
+            }
         canonical += "\n\n".utf8
-        canonical += signedHeaders.utf8
+        Self.append(signedHeaders, to: &canonical)
         canonical.append(10)
-        canonical += payloadHash
+        Self.appendHex(bodyDigest, to: &canonical)
 
-        var scope: [UInt8] = []
-        scope.reserveCapacity(64)
-        scope += scopeDate
-        scope.append(UInt8(ascii: "/"))
-        scope += region.utf8
-        scope.append(UInt8(ascii: "/"))
-        scope += service.utf8
-        scope += "/aws4_request".utf8
-
+        // The scope, `20150830/us-east-1/iam/aws4_request`, starts with the date of `amzDate`.
         var stringToSign: [UInt8] = []
         stringToSign.reserveCapacity(160)
         stringToSign += "AWS4-HMAC-SHA256\n".utf8
         stringToSign += amzDate.utf8
         stringToSign.append(10)
-        stringToSign += scope
+        let scopeStart = stringToSign.count
+        stringToSign += amzDate.utf8.prefix(8)
+        stringToSign.append(UInt8(ascii: "/"))
+        stringToSign += region.utf8
+        stringToSign.append(UInt8(ascii: "/"))
+        stringToSign += service.utf8
+        stringToSign += "/aws4_request".utf8
+        let scopeEnd = stringToSign.count
         stringToSign.append(10)
-        stringToSign += Self.hexBytes(SHA256.hash(data: canonical))
+        Self.appendHex(Self.sha256(canonical), to: &stringToSign)
 
-        let signingKey = Self.signingKey(
+        let key = Self.preparedKey(
             accessKeyId: credentials.accessKeyId, secret: credentials.secretAccessKey,
-            date: String(decoding: scopeDate, as: UTF8.self), region: region, service: service)
+            date: String(amzDate.prefix(8)), region: region, service: service)
         var authorization: [UInt8] = []
         authorization.reserveCapacity(200)
         authorization += "AWS4-HMAC-SHA256 Credential=".utf8
         authorization += credentials.accessKeyId.utf8
         authorization.append(UInt8(ascii: "/"))
-        authorization += scope
+        authorization += stringToSign[scopeStart..<scopeEnd]
         authorization += ", SignedHeaders=".utf8
-        authorization += signedHeaders.utf8
+        Self.append(signedHeaders, to: &authorization)
         authorization += ", Signature=".utf8
-        authorization += Self.hexBytes(HMAC<SHA256>.authenticationCode(for: stringToSign, using: signingKey))
+        Self.appendHex(key.authenticationCode(for: stringToSign), to: &authorization)
         return QuerySignature(
-            amzDate: amzDate, contentSha256: options.signBody ? String(decoding: payloadHash, as: UTF8.self) : nil,
-            sessionToken: token, authorization: String(decoding: authorization, as: UTF8.self))
+            amzDate: amzDate, contentSha256: payloadHash, sessionToken: token,
+            authorization: String(decoding: authorization, as: UTF8.self))
     }
+
+    static func sha256(_ bytes: [UInt8]) -> SHA256.Digest {
+        var hasher = SHA256()
+        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize()
+    }
+
+    static func append(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    static func appendHex<D: Sequence>(_ digest: D, to out: inout [UInt8]) where D.Element == UInt8 {
+        for byte in digest {
+            out.append(hexDigitBytes[Int(byte >> 4)])
+            out.append(hexDigitBytes[Int(byte & 0x0F)])
+        }
+    }
+
+    /// HMAC-SHA256 with one key, its padded key blocks hashed once: a copy of each prepared
+    /// hash state finishes one code. Never changed after it is made, so copies may be taken from
+    /// any thread (each copy's first update makes its own hash state).
+    struct PreparedHMAC: @unchecked Sendable {
+        private let inner: SHA256
+        private let outer: SHA256
+
+        init(key: [UInt8]) {
+            precondition(key.count <= 64, "a SigV4 signing key is 32 bytes")
+            var innerPad = [UInt8](repeating: 0x36, count: 64)
+            var outerPad = [UInt8](repeating: 0x5C, count: 64)
+            for (index, byte) in key.enumerated() {
+                innerPad[index] ^= byte
+                outerPad[index] ^= byte
+            }
+            var inner = SHA256()
+            innerPad.withUnsafeBytes { inner.update(bufferPointer: $0) }
+            var outer = SHA256()
+            outerPad.withUnsafeBytes { outer.update(bufferPointer: $0) }
+            self.inner = inner
+            self.outer = outer
+        }
+
+        func authenticationCode(for message: [UInt8]) -> SHA256.Digest {
+            var inner = self.inner
+            message.withUnsafeBytes { inner.update(bufferPointer: $0) }
+            let innerDigest = inner.finalize()
+            var outer = self.outer
+            innerDigest.withUnsafeBytes { outer.update(bufferPointer: $0) }
+            return outer.finalize()
+        }
+    }
+
+    /// The day's signing key, prepared for HMAC, from the same cache as `signingKey`.
+    static func preparedKey(accessKeyId: String, secret: String, date: String, region: String, service: String)
+        -> PreparedHMAC
+    {
+        let scope = SigningKeyScope(
+            accessKeyId: accessKeyId, secretHash: secret.hashValue, date: date, region: region, service: service)
+        if let key = preparedKeys.withLockedValue({ $0[scope] }) { return key }
+        let derived = deriveSigningKey(secret: secret, date: date, region: region, service: service)
+        let key = PreparedHMAC(key: derived.withUnsafeBytes { Array($0) })
+        preparedKeys.withLockedValue { keys in
+            if keys.count >= 16 { keys.removeAll() }
+            keys[scope] = key
+        }
+        return key
+    }
+
+    private static let preparedKeys = NIOLockedValueBox<[SigningKeyScope: PreparedHMAC]>([:])
 
     /// `foldSpaces` on bytes: trimmed, inner runs of white space as one space.
     static func appendFolded(_ value: String, to out: inout [UInt8]) {
@@ -239,16 +311,6 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
                 out.append(byte)
             }
         }
-    }
-
-    static func hexBytes<D: Sequence>(_ digest: D) -> [UInt8] where D.Element == UInt8 {
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in digest {
-            out.append(hexDigitBytes[Int(byte >> 4)])
-            out.append(hexDigitBytes[Int(byte & 0x0F)])
-        }
-        return out
     }
 
     private static let hexDigitBytes: [UInt8] = Array("0123456789abcdef".utf8)
@@ -291,7 +353,8 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
     }
 
     static func canonicalPath(_ path: String, normalize: Bool) -> String {
-        var path = path.isEmpty ? "/" : path
+        if path.isEmpty || path == "/" { return "/" }
+        var path = path
         if normalize { path = normalizedPath(path) }
         return uriEncode(path, keepSlash: true)
     }
