@@ -294,6 +294,45 @@ struct HTTPClientConnectionTests {
         }
     }
 
+    @Test("each request on a kept connection gets its own timeout: a later, shorter one still fires in time")
+    func timeoutPerRequestOnOneConnection() async throws {
+        // Request 0 answers after a pause; request 1 is never answered.
+        let server = try await ScriptedServer { _, request in
+            request == 0 ? .respond(Self.ok) : .neverAnswer
+        }
+        try await AWSHTTPClient.withClient { client in
+            let first = try await get(client, server.url, timeout: .seconds(60))
+            #expect(first == "ok")
+            let start = ContinuousClock.now
+            await #expect {
+                _ = try await get(client, server.url, timeout: .milliseconds(300))
+            } throws: { error in
+                TransportErrors.map(error, action: "X").kind == .timeout
+            }
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(5))
+        }
+        #expect(server.connections.withLockedValue { $0 } == 1)
+        await server.stop()
+    }
+
+    @Test("a request answered before its timeout is not failed later by an earlier request's timer")
+    func answeredRequestsOutliveOldTimers() async throws {
+        let server = try await ScriptedServer { _, _ in .respond(Self.ok) }
+        try await AWSHTTPClient.withClient { client in
+            // The first request arms the connection's timer for 400 ms; later requests run past it.
+            let first = try await get(client, server.url, timeout: .milliseconds(400))
+            #expect(first == "ok")
+            for _ in 0..<6 {
+                try await Task.sleep(for: .milliseconds(100))
+                let later = try await get(client, server.url, timeout: .seconds(5))
+                #expect(later == "ok")
+            }
+        }
+        #expect(server.connections.withLockedValue { $0 } == 1)
+        await server.stop()
+    }
+
     @Test("cancelling the task ends a request that is waiting for its answer")
     func cancellation() async throws {
         let server = try await ScriptedServer { _, _ in .neverAnswer }

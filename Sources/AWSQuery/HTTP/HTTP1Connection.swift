@@ -41,7 +41,13 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var exchange: HTTP1Exchange?
     private var parser = HTTP1ResponseParser(maxBodyBytes: 0)
-    private var timeoutTask: Scheduled<Void>?
+    /// When the exchange in flight times out.
+    private var deadline: NIODeadline?
+    /// One timer per connection, not one per request: it is armed for the first request's
+    /// deadline and, when it fires, either times out the exchange in flight (its deadline has
+    /// passed), re-arms for that exchange's deadline, or lapses when the connection is idle.
+    private var timer: Scheduled<Void>?
+    private var timerDeadline = NIODeadline.distantFuture
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
@@ -53,14 +59,35 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         self.exchange = exchange
         parser = HTTP1ResponseParser(maxBodyBytes: exchange.maxResponseBytes)
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timeoutTask = context.eventLoop.scheduleTask(in: exchange.timeout) {
-            let (handler, context) = loopBound.value
-            handler.finish(
-                context, .failure(HTTP1TransportError(kind: .timeout, detail: "no complete response in time")),
-                close: true)
+        let deadline = NIODeadline.now() + exchange.timeout
+        self.deadline = deadline
+        if timer == nil || timerDeadline > deadline {
+            // No timer yet, or one set for later than this (shorter) timeout allows.
+            timer?.cancel()
+            armTimer(context, at: deadline)
         }
         context.write(wrapOutboundOut(exchange.request), promise: promise)
+    }
+
+    private func armTimer(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timerDeadline = deadline
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.timerFired(context)
+        }
+    }
+
+    private func timerFired(_ context: ChannelHandlerContext) {
+        timer = nil
+        guard exchange != nil, let deadline else { return }
+        if deadline <= NIODeadline.now() {
+            finish(
+                context, .failure(HTTP1TransportError(kind: .timeout, detail: "no complete response in time")),
+                close: true)
+        } else {
+            armTimer(context, at: deadline)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -80,6 +107,8 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
         if exchange != nil {
             if let response = parser.endOfStream() {
                 finish(context, .success(response), close: false)
@@ -104,10 +133,9 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func finish(_ context: ChannelHandlerContext, _ result: Result<HTTPResponseData, any Error>, close: Bool) {
-        timeoutTask?.cancel()
-        timeoutTask = nil
         guard let exchange else { return }
         self.exchange = nil
+        deadline = nil
         switch result {
         case .success(let response):
             exchange.promise.succeed(HTTP1Answer(response: response, reusable: !close && context.channel.isActive))
