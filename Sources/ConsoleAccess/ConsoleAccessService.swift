@@ -10,6 +10,9 @@ public struct ConsoleAccessService: Sendable {
     public let iam: IAMClient
     /// Who is running the tool (`GetCallerIdentity`), used to refuse disabling oneself.
     public let caller: CallerIdentity?
+    /// The caller's IAM user name, lower-cased (IAM user names are unique ignoring case), when
+    /// the caller is an IAM user.
+    private let callerUserNameKey: String?
     /// The account password policy, checked locally; nil when none is set or it could not be read.
     public let passwordPolicy: PasswordPolicy?
     public let partition: Partition
@@ -22,16 +25,26 @@ public struct ConsoleAccessService: Sendable {
     ) {
         self.iam = iam
         self.caller = caller
+        self.callerUserNameKey = caller?.userName?.lowercased()
         self.passwordPolicy = passwordPolicy
         self.partition = partition ?? caller?.partition ?? .aws
+        self.changePasswordPolicyArn =
+            "arn:\((partition ?? caller?.partition ?? .aws).rawValue):iam::aws:policy/\(Self.changePasswordPolicyName)"
         self.executor = executor
         self.logger = logger
     }
 
-    /// `arn:<partition>:iam::aws:policy/IAMUserChangePassword`
-    public var changePasswordPolicyArn: String {
-        "arn:\(partition.rawValue):iam::aws:policy/\(Self.changePasswordPolicyName)"
+    /// Whether `user` names the same IAM user as `lowercasedKey` (names are ASCII, and unique
+    /// ignoring case).
+    static func sameUserName(_ lowercasedKey: String, _ user: String) -> Bool {
+        lowercasedKey.utf8.count == user.utf8.count
+            && zip(lowercasedKey.utf8, user.utf8).allSatisfy { key, byte in
+                key == (byte >= 65 && byte <= 90 ? byte | 0x20 : byte)
+            }
     }
+
+    /// `arn:<partition>:iam::aws:policy/IAMUserChangePassword`
+    public let changePasswordPolicyArn: String
 
     // MARK: Validation
 
@@ -52,7 +65,7 @@ public struct ConsoleAccessService: Sendable {
                 if !violations.isEmpty { return "password rejected: " + violations.joined(separator: "; ") }
             }
         case .disable:
-            if let caller, caller.userName == user {
+            if let caller, let callerUserNameKey, Self.sameUserName(callerUserNameKey, user) {
                 return
                     "refusing to disable the console access of the identity running this tool (\(caller.arn))"
             }

@@ -201,7 +201,14 @@ struct ServiceTests {
             let outcome = await service.disable(user: "me")
             #expect(outcome.status == .invalid)
             #expect(outcome.detail.contains("refusing to disable"))
+            // IAM user names are unique ignoring case: `ME` is the same user.
+            let upper = await service.disable(user: "ME")
+            #expect(upper.status == .invalid)
+            #expect(upper.detail.contains("refusing to disable"))
             #expect(proxy.requests.isEmpty)
+            // A different user is not refused by the guard.
+            #expect(service.localProblem(user: "me2", action: .disable, password: nil) == nil)
+            #expect(service.localProblem(user: "m", action: .disable, password: nil) == nil)
         }
     }
 

@@ -180,7 +180,13 @@ struct HTTP1ResponseParser {
     /// Takes more bytes; returns the response once it is complete.
     mutating func feed(_ bytes: inout ByteBuffer) throws -> HTTPResponseData? {
         if bytes.readableBytes > 0 { started = true }
-        buffer.writeBuffer(&bytes)
+        if buffer.readableBytes == 0 {
+            // Usually a whole response arrives in one read: take that buffer instead of copying it.
+            buffer = bytes
+            bytes.moveReaderIndex(to: bytes.writerIndex)
+        } else {
+            buffer.writeBuffer(&bytes)
+        }
         while true {
             switch state {
             case .head:
@@ -255,37 +261,40 @@ struct HTTP1ResponseParser {
 
     /// The status line and header lines (CRLF or bare LF separated), without the blank line.
     private mutating func parseHead(_ head: UnsafeRawBufferPointer) throws(HTTP1TransportError) {
-        var lineStart = 0
-        var lines: [Range<Int>] = []
-        while lineStart < head.count {
-            var lineEnd = head[lineStart...].firstIndex(of: 10) ?? head.count
-            let next = lineEnd + 1
-            if lineEnd > lineStart && head[lineEnd - 1] == 13 { lineEnd -= 1 }
-            lines.append(lineStart..<lineEnd)
-            lineStart = next
+        /// The next line from `start`: its range without CR LF (or a bare LF), and where the next begins.
+        func line(from start: Int) -> (Range<Int>, next: Int) {
+            var end = head[start...].firstIndex(of: 10) ?? head.count
+            let next = end + 1
+            if end > start && head[end - 1] == 13 { end -= 1 }
+            return (start..<end, next)
         }
-        guard let statusLine = lines.first, !statusLine.isEmpty else { throw invalid("empty status line") }
+        let (statusLine, afterStatus) = line(from: 0)
+        guard !statusLine.isEmpty else { throw invalid("empty status line") }
         // "HTTP/1.x SP 3DIGIT [SP reason]"
-        let line = head[statusLine]
-        guard line.count >= 12, line.starts(with: Self.http1Prefix), line[line.startIndex + 8] == 32,
-            line.count == 12 || line[line.startIndex + 12] == 32
+        let status = head[statusLine]
+        guard status.count >= 12, status.starts(with: Self.http1Prefix), status[status.startIndex + 8] == 32,
+            status.count == 12 || status[status.startIndex + 12] == 32
         else {
             throw invalid("not an HTTP/1.x status line")
         }
         var code = 0
-        for byte in line[(line.startIndex + 9)..<(line.startIndex + 12)] {
+        for byte in status[(status.startIndex + 9)..<(status.startIndex + 12)] {
             guard byte >= 48 && byte <= 57 else { throw invalid("not an HTTP/1.x status line") }
             code = code * 10 + Int(byte - 48)
         }
         guard code >= 100 else { throw invalid("not an HTTP/1.x status line") }
-        let http10 = line[line.startIndex + 7] == UInt8(ascii: "0")
+        let http10 = status[status.startIndex + 7] == UInt8(ascii: "0")
         var parsed: [(name: String, value: String)] = []
-        parsed.reserveCapacity(lines.count - 1)
+        parsed.reserveCapacity(8)
         var connectionClose = false
         var connectionKeepAlive = false
         var chunked = false
         var contentLength: String?
-        for range in lines.dropFirst() where !range.isEmpty {
+        var lineStart = afterStatus
+        while lineStart < head.count {
+            let (range, next) = line(from: lineStart)
+            lineStart = next
+            if range.isEmpty { continue }
             let header = head[range]
             guard let colon = header.firstIndex(of: UInt8(ascii: ":")) else { throw invalid("header line without ':'") }
             var valueStart = colon + 1
@@ -308,7 +317,7 @@ struct HTTP1ResponseParser {
         if (100..<200).contains(code) && code != 101 {
             return  // interim response: the real one follows
         }
-        status = code
+        self.status = code
         headers = parsed
         keepAlive = http10 ? connectionKeepAlive : !connectionClose
         if code == 204 || code == 304 {

@@ -264,21 +264,33 @@ public final class AWSHTTPClient: HTTPTransport {
     // MARK: - Encoding
 
     static func encode(_ request: HTTPRequestData, url: RequestURL) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(256 + request.body.count)
-        buffer.writeString("\(request.method) \(url.target) HTTP/1.1\r\n")
+        var capacity = 64 + url.target.utf8.count + request.body.count
+        for header in request.headers { capacity += header.name.utf8.count + header.value.utf8.count + 4 }
+        var buffer = ByteBufferAllocator().buffer(capacity: capacity)
+        buffer.writeString(request.method)
+        buffer.writeString(" ")
+        buffer.writeString(url.target)
+        buffer.writeString(" HTTP/1.1\r\n")
         var hasHost = false
         for header in request.headers {
             if Self.isFramingHeader(header.name) { continue }
-            if header.name.utf8.count == 4 && header.name.lowercased() == "host" { hasHost = true }
+            if header.name.utf8.count == 4 && HTTPResponseData.equalsIgnoringASCIICase(header.name, "host") {
+                hasHost = true
+            }
             buffer.writeString(header.name)
             buffer.writeString(": ")
             buffer.writeString(header.value)
             buffer.writeString("\r\n")
         }
-        if !hasHost { buffer.writeString("Host: \(url.hostHeader)\r\n") }
+        if !hasHost {
+            buffer.writeString("Host: ")
+            buffer.writeString(url.hostHeader)
+            buffer.writeString("\r\n")
+        }
         if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
-            buffer.writeString("Content-Length: \(request.body.count)\r\n")
+            buffer.writeString("Content-Length: ")
+            buffer.writeString(String(request.body.count))
+            buffer.writeString("\r\n")
         }
         buffer.writeString("\r\n")
         buffer.writeBytes(request.body)
@@ -290,11 +302,10 @@ extension AWSHTTPClient {
     /// `Content-Length`, `Connection` and `Transfer-Encoding` are the client's to write.
     static func isFramingHeader(_ name: String) -> Bool {
         switch name.utf8.count {
-        case 10, 14, 17:
-            let lower = name.lowercased()
-            return lower == "connection" || lower == "content-length" || lower == "transfer-encoding"
-        default:
-            return false
+        case 10: return HTTPResponseData.equalsIgnoringASCIICase(name, "connection")
+        case 14: return HTTPResponseData.equalsIgnoringASCIICase(name, "content-length")
+        case 17: return HTTPResponseData.equalsIgnoringASCIICase(name, "transfer-encoding")
+        default: return false
         }
     }
 }

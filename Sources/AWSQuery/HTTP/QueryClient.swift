@@ -56,6 +56,8 @@ public enum CallContext {
 /// policy belongs to the caller, who knows which steps already succeeded.
 public struct QueryClient: Sendable {
     public let endpoint: ServiceEndpoint
+    /// Where requests go: the endpoint's URL and `/`.
+    private let requestURL: String
     public let apiVersion: String
     public let credentials: (any CredentialProvider)?
     public let transport: any HTTPTransport
@@ -72,6 +74,7 @@ public struct QueryClient: Sendable {
         observer: (@Sendable (CallRecord) -> Void)? = nil
     ) {
         self.endpoint = endpoint
+        self.requestURL = endpoint.url + "/"
         self.apiVersion = apiVersion
         self.credentials = credentials
         self.transport = transport
@@ -136,7 +139,10 @@ public struct QueryClient: Sendable {
             throw AWSClientError(.invalidRequest, action: action, detail: "endpoint \(endpoint.url) has no host")
         }
         let body = formBody(action: action, parameters: parameters)
-        var headers = [(name: "Host", value: host), (name: "Content-Type", value: Self.contentType)]
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(6)
+        headers.append((name: "Host", value: host))
+        headers.append((name: "Content-Type", value: Self.contentType))
         if signed {
             guard let credentials else {
                 errorCode = "NoCredentials"
@@ -151,16 +157,15 @@ public struct QueryClient: Sendable {
             }
             let signer = SigV4Signer(
                 credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName)
-            headers +=
-                signer.signQueryPost(
-                    host: host, path: endpoint.path, contentType: Self.contentType, body: body, date: clock()
-                ).headers
+            let signature = signer.signQueryPost(
+                host: host, path: endpoint.path, contentType: Self.contentType, body: body, date: clock())
+            signature.appendHeaders(to: &headers)
         }
 
         let response: HTTPResponseData
         do {
             response = try await transport.send(
-                HTTPRequestData(url: endpoint.url + "/", method: "POST", headers: headers, body: body),
+                HTTPRequestData(url: requestURL, method: "POST", headers: headers, body: body),
                 timeout: timeout)
         } catch is CancellationError {
             errorCode = "Cancelled"

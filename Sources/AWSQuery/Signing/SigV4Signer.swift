@@ -56,11 +56,16 @@ public struct QuerySignature: Sendable {
     public let authorization: String
 
     public var headers: [(name: String, value: String)] {
-        var headers = [(name: "X-Amz-Date", value: amzDate)]
+        var headers: [(name: String, value: String)] = []
+        appendHeaders(to: &headers)
+        return headers
+    }
+
+    public func appendHeaders(to headers: inout [(name: String, value: String)]) {
+        headers.append((name: "X-Amz-Date", value: amzDate))
         if let contentSha256 { headers.append((name: "X-Amz-Content-Sha256", value: contentSha256)) }
         if let sessionToken { headers.append((name: "X-Amz-Security-Token", value: sessionToken)) }
         headers.append((name: "Authorization", value: authorization))
-        return headers
     }
 }
 
@@ -243,6 +248,16 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         for byte in digest {
             out.append(hexDigitBytes[Int(byte >> 4)])
             out.append(hexDigitBytes[Int(byte & 0x0F)])
+        }
+    }
+
+    /// A digest's bytes as lower-case hex, read in place (iterating a digest allocates).
+    static func appendHex(_ digest: SHA256.Digest, to out: inout [UInt8]) {
+        digest.withUnsafeBytes { bytes in
+            for byte in bytes {
+                out.append(hexDigitBytes[Int(byte >> 4)])
+                out.append(hexDigitBytes[Int(byte & 0x0F)])
+            }
         }
     }
 

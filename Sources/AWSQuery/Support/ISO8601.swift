@@ -19,9 +19,30 @@ public enum ISO8601 {
     /// `20150830T123600Z`, the SigV4 `x-amz-date` form.
     public static func amzDate(_ date: Date) -> String {
         let c = utcComponents(date)
-        return digits(
-            [(c.year, 4), (c.month, 2), (c.day, 2), (c.hour, 2), (c.minute, 2), (c.second, 2)],
-            separators: ["", "", "T", "", "", "Z"])
+        guard (0...9999).contains(c.year) else {
+            return digits(
+                [(c.year, 4), (c.month, 2), (c.day, 2), (c.hour, 2), (c.minute, 2), (c.second, 2)],
+                separators: ["", "", "T", "", "", "Z"])
+        }
+        // Signed once per request: 16 bytes written in place, no arrays.
+        return String(unsafeUninitializedCapacity: 16) { out in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    out[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(c.year, 4, at: 0)
+            put(c.month, 2, at: 4)
+            put(c.day, 2, at: 6)
+            out[8] = UInt8(ascii: "T")
+            put(c.hour, 2, at: 9)
+            put(c.minute, 2, at: 11)
+            put(c.second, 2, at: 13)
+            out[15] = UInt8(ascii: "Z")
+            return 16
+        }
     }
 
     /// `20150830`, the SigV4 credential-scope date.

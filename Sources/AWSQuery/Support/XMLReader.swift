@@ -9,10 +9,14 @@ struct XMLReader {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
 
+    /// An open element. Its text is kept as a range of the input while it is one piece without
+    /// entity references (the usual case), and copied out only when it is not.
     private struct Frame {
         var start: Int
         var nameRange: Range<Int>
-        var text: [UInt8] = []
+        var single: Range<Int>? = nil
+        var text: [UInt8]? = nil
+        var hasNonSpace = false
         var children: [XMLTree] = []
     }
 
@@ -23,6 +27,7 @@ struct XMLReader {
     mutating func document() throws(XMLTree.ParseError) -> XMLTree {
         if hasPrefix([0xEF, 0xBB, 0xBF]) { index = 3 }
         var stack: [Frame] = []
+        stack.reserveCapacity(8)
         var root: XMLTree?
         while index < bytes.count {
             guard bytes[index] == Self.lt else {
@@ -33,7 +38,7 @@ struct XMLReader {
                         throw error(at: i, root == nil ? "text before the root element" : "text after the root element")
                     }
                 } else {
-                    try appendText(start..<end, to: &stack[stack.count - 1].text)
+                    try addText(start..<end, to: &stack[stack.count - 1])
                 }
                 index = end
                 continue
@@ -57,7 +62,13 @@ struct XMLReader {
                     guard let end = find(Self.cdataClose, from: start) else {
                         throw error(at: index, "unterminated CDATA section")
                     }
-                    stack[stack.count - 1].text.append(contentsOf: bytes[start..<end])
+                    var frame = stack.removeLast()
+                    var text = frame.text ?? frame.single.map { Array(bytes[$0]) } ?? []
+                    text.append(contentsOf: bytes[start..<end])
+                    frame.single = nil
+                    frame.text = text
+                    frame.hasNonSpace = frame.hasNonSpace || bytes[start..<end].contains { !Self.isSpace($0) }
+                    stack.append(frame)
                     index = end + 3
                 } else {
                     throw error(at: index, "DOCTYPE and other declarations are not accepted")
@@ -79,7 +90,7 @@ struct XMLReader {
                         at: tagStart, "end tag </\(string(name))> does not match <\(string(frame.nameRange))>")
                 }
                 let node = finish(frame)
-                if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
+                if stack.isEmpty { root = node } else { Self.append(node, to: &stack[stack.count - 1]) }
             default:
                 let tagStart = index
                 guard root == nil || !stack.isEmpty else { throw error(at: index, "a second root element") }
@@ -89,7 +100,7 @@ struct XMLReader {
                 let frame = Frame(start: tagStart, nameRange: name)
                 if selfClosing {
                     let node = finish(frame)
-                    if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
+                    if stack.isEmpty { root = node } else { Self.append(node, to: &stack[stack.count - 1]) }
                 } else {
                     stack.append(frame)
                 }
@@ -104,17 +115,52 @@ struct XMLReader {
 
     // MARK: - Pieces
 
+    private static func append(_ child: XMLTree, to frame: inout Frame) {
+        if frame.children.isEmpty { frame.children.reserveCapacity(4) }
+        frame.children.append(child)
+    }
+
+    /// Adds a piece of character data to an open element.
+    private func addText(_ range: Range<Int>, to frame: inout Frame) throws(XMLTree.ParseError) {
+        let piece = bytes[range]
+        let nonSpace = piece.contains { !Self.isSpace($0) }
+        // White space after a child, with no other text yet, is trimmed away at the end anyway
+        // (the text of an element with children is trimmed): nothing to keep.
+        if !nonSpace && !frame.hasNonSpace && !frame.children.isEmpty { return }
+        if nonSpace { frame.hasNonSpace = true }
+        if frame.text == nil && frame.single == nil && !piece.contains(UInt8(ascii: "&")) {
+            frame.single = range
+            return
+        }
+        var text = frame.text ?? frame.single.map { Array(bytes[$0]) } ?? []
+        frame.single = nil
+        try appendText(range, to: &text)
+        frame.text = text
+    }
+
     private func finish(_ frame: Frame) -> XMLTree {
         let qualified = bytes[frame.nameRange]
         let local = qualified.lastIndex(of: UInt8(ascii: ":")).map { qualified[($0 + 1)...] } ?? qualified
-        var text = frame.text[...]
-        if !frame.children.isEmpty {
-            while let first = text.first, Self.isSpace(first) { text = text.dropFirst() }
-            while let last = text.last, Self.isSpace(last) { text = text.dropLast() }
+        let name = String(decoding: UnsafeBufferPointer(rebasing: local), as: UTF8.self)
+        let trim = !frame.children.isEmpty
+        let text: String
+        if let owned = frame.text {
+            text = owned.withUnsafeBufferPointer { Self.string($0[...], trimmed: trim) }
+        } else if let single = frame.single {
+            text = Self.string(bytes[single], trimmed: trim)
+        } else {
+            text = ""
         }
-        return XMLTree(
-            name: String(decoding: UnsafeBufferPointer(rebasing: local), as: UTF8.self),
-            text: String(decoding: text, as: UTF8.self), children: frame.children)
+        return XMLTree(name: name, text: text, children: frame.children)
+    }
+
+    private static func string(_ slice: Slice<UnsafeBufferPointer<UInt8>>, trimmed: Bool) -> String {
+        var slice = slice
+        if trimmed {
+            while let first = slice.first, isSpace(first) { slice = slice.dropFirst() }
+            while let last = slice.last, isSpace(last) { slice = slice.dropLast() }
+        }
+        return String(decoding: UnsafeBufferPointer(rebasing: slice), as: UTF8.self)
     }
 
     /// A tag name: up to white space, `/` or `>`.
