@@ -165,7 +165,7 @@ struct HTTP1ResponseParser {
     private var state = State.head
     private var buffer = ByteBuffer()
     private var status = 0
-    private var headers: [(name: String, value: String)] = []
+    private var headerBlock: [UInt8] = []
     private var body: [UInt8] = []
     private var keepAlive = true
     /// Whether any byte of the response arrived.
@@ -232,7 +232,7 @@ struct HTTP1ResponseParser {
                 try appendBody(buffer.readableBytes)
                 return nil
             case .done:
-                return HTTPResponseData(status: status, headers: headers, body: body)
+                return HTTPResponseData(status: status, headerBlock: headerBlock, body: body)
             }
         }
     }
@@ -242,7 +242,7 @@ struct HTTP1ResponseParser {
         guard case .untilClose = state else { return nil }
         keepAlive = false
         state = .done
-        return HTTPResponseData(status: status, headers: headers, body: body)
+        return HTTPResponseData(status: status, headerBlock: headerBlock, body: body)
     }
 
     /// The length of the head (up to the blank line), once all of it has arrived.
@@ -284,8 +284,6 @@ struct HTTP1ResponseParser {
         }
         guard code >= 100 else { throw invalid("not an HTTP/1.x status line") }
         let http10 = status[status.startIndex + 7] == UInt8(ascii: "0")
-        var parsed: [(name: String, value: String)] = []
-        parsed.reserveCapacity(8)
         var connectionClose = false
         var connectionKeepAlive = false
         var chunked = false
@@ -303,22 +301,20 @@ struct HTTP1ResponseParser {
             while valueEnd > valueStart && (head[valueEnd - 1] == 32 || head[valueEnd - 1] == 9) { valueEnd -= 1 }
             let name = head[header.startIndex..<colon]
             let value = head[valueStart..<valueEnd]
-            let valueString = String(decoding: value, as: UTF8.self)
-            parsed.append((name: String(decoding: name, as: UTF8.self), value: valueString))
             if Self.equalsIgnoringCase(name, "connection") {
                 connectionClose = connectionClose || Self.containsIgnoringCase(value, "close")
                 connectionKeepAlive = connectionKeepAlive || Self.containsIgnoringCase(value, "keep-alive")
             } else if Self.equalsIgnoringCase(name, "transfer-encoding") {
                 chunked = chunked || Self.containsIgnoringCase(value, "chunked")
             } else if Self.equalsIgnoringCase(name, "content-length") && contentLength == nil {
-                contentLength = valueString
+                contentLength = String(decoding: value, as: UTF8.self)
             }
         }
         if (100..<200).contains(code) && code != 101 {
             return  // interim response: the real one follows
         }
         self.status = code
-        headers = parsed
+        headerBlock = Array(head[min(afterStatus, head.count)...])
         keepAlive = http10 ? connectionKeepAlive : !connectionClose
         if code == 204 || code == 304 {
             state = .done

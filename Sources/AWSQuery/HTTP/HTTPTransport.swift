@@ -23,17 +23,81 @@ public struct HTTPRequestData: Sendable {
 /// One HTTP response, fully buffered.
 public struct HTTPResponseData: Sendable {
     public var status: Int
-    public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    private var givenHeaders: [(name: String, value: String)]
+    /// The header lines as received (`Name: value`, each ended by LF or CR LF, already checked
+    /// by the parser): decoded only when asked for, since a Query answer's headers are seldom read.
+    private var headerBlock: [UInt8]?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
-        self.headers = headers
+        self.givenHeaders = headers
         self.body = body
     }
 
+    init(status: Int, headerBlock: [UInt8], body: [UInt8]) {
+        self.status = status
+        self.givenHeaders = []
+        self.headerBlock = headerBlock
+        self.body = body
+    }
+
+    /// Every header in order, names as sent, values without surrounding blanks.
+    public var headers: [(name: String, value: String)] {
+        get {
+            guard let headerBlock else { return givenHeaders }
+            var headers: [(name: String, value: String)] = []
+            Self.forEachHeader(in: headerBlock) { name, value in
+                headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+                return true
+            }
+            return headers
+        }
+        set {
+            givenHeaders = newValue
+            headerBlock = nil
+        }
+    }
+
+    /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
-        headers.first { HTTPResponseData.equalsIgnoringASCIICase($0.name, name) }?.value
+        guard let headerBlock else {
+            return givenHeaders.first { HTTPResponseData.equalsIgnoringASCIICase($0.name, name) }?.value
+        }
+        var found: String?
+        let wanted = Array(name.utf8)
+        Self.forEachHeader(in: headerBlock) { headerName, value in
+            guard headerName.count == wanted.count,
+                zip(headerName, wanted).allSatisfy({ Self.asciiLower($0) == Self.asciiLower($1) })
+            else { return true }
+            found = String(decoding: value, as: UTF8.self)
+            return false
+        }
+        return found
+    }
+
+    /// Calls `body` with each header's name and trimmed value until it returns false.
+    static func forEachHeader(
+        in block: [UInt8], _ body: (ArraySlice<UInt8>, ArraySlice<UInt8>) -> Bool
+    ) {
+        var start = 0
+        while start < block.count {
+            var end = block[start...].firstIndex(of: 10) ?? block.count
+            let next = end + 1
+            if end > start && block[end - 1] == 13 { end -= 1 }
+            if end > start, let colon = block[start..<end].firstIndex(of: UInt8(ascii: ":")) {
+                var valueStart = colon + 1
+                var valueEnd = end
+                while valueStart < valueEnd && (block[valueStart] == 32 || block[valueStart] == 9) { valueStart += 1 }
+                while valueEnd > valueStart && (block[valueEnd - 1] == 32 || block[valueEnd - 1] == 9) { valueEnd -= 1 }
+                if !body(block[start..<colon], block[valueStart..<valueEnd]) { return }
+            }
+            start = next
+        }
+    }
+
+    static func asciiLower(_ byte: UInt8) -> UInt8 {
+        byte >= 65 && byte <= 90 ? byte | 0x20 : byte
     }
 
     static func equalsIgnoringASCIICase(_ a: String, _ b: String) -> Bool {

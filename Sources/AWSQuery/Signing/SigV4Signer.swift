@@ -199,39 +199,44 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         canonical.append(10)
         Self.appendHex(bodyDigest, to: &canonical)
 
-        // The scope, `20150830/us-east-1/iam/aws4_request`, starts with the date of `amzDate`.
-        var stringToSign: [UInt8] = []
-        stringToSign.reserveCapacity(160)
-        stringToSign += "AWS4-HMAC-SHA256\n".utf8
-        stringToSign += amzDate.utf8
-        stringToSign.append(10)
-        let scopeStart = stringToSign.count
-        stringToSign += amzDate.utf8.prefix(8)
-        stringToSign.append(UInt8(ascii: "/"))
-        stringToSign += region.utf8
-        stringToSign.append(UInt8(ascii: "/"))
-        stringToSign += service.utf8
-        stringToSign += "/aws4_request".utf8
-        let scopeEnd = stringToSign.count
-        stringToSign.append(10)
-        Self.appendHex(Self.sha256(canonical), to: &stringToSign)
+        // One buffer serves for the canonical request, the string to sign and the header.
+        let canonicalDigest = Self.sha256(canonical)
+        var buffer: [UInt8] = []
+        swap(&buffer, &canonical)
+        buffer.removeAll(keepingCapacity: true)
+        buffer += "AWS4-HMAC-SHA256\n".utf8
+        buffer += amzDate.utf8
+        buffer.append(10)
+        appendScope(amzDate: amzDate, to: &buffer)
+        buffer.append(10)
+        Self.appendHex(canonicalDigest, to: &buffer)
 
         let key = Self.preparedKey(
             accessKeyId: credentials.accessKeyId, secret: credentials.secretAccessKey,
             date: String(amzDate.prefix(8)), region: region, service: service)
-        var authorization: [UInt8] = []
-        authorization.reserveCapacity(200)
-        authorization += "AWS4-HMAC-SHA256 Credential=".utf8
-        authorization += credentials.accessKeyId.utf8
-        authorization.append(UInt8(ascii: "/"))
-        authorization += stringToSign[scopeStart..<scopeEnd]
-        authorization += ", SignedHeaders=".utf8
-        Self.append(signedHeaders, to: &authorization)
-        authorization += ", Signature=".utf8
-        Self.appendHex(key.authenticationCode(for: stringToSign), to: &authorization)
+        let signature = key.authenticationCode(for: buffer)
+        buffer.removeAll(keepingCapacity: true)
+        buffer += "AWS4-HMAC-SHA256 Credential=".utf8
+        buffer += credentials.accessKeyId.utf8
+        buffer.append(UInt8(ascii: "/"))
+        appendScope(amzDate: amzDate, to: &buffer)
+        buffer += ", SignedHeaders=".utf8
+        Self.append(signedHeaders, to: &buffer)
+        buffer += ", Signature=".utf8
+        Self.appendHex(signature, to: &buffer)
+        let authorization = String(decoding: buffer, as: UTF8.self)
         return QuerySignature(
-            amzDate: amzDate, contentSha256: payloadHash, sessionToken: token,
-            authorization: String(decoding: authorization, as: UTF8.self))
+            amzDate: amzDate, contentSha256: payloadHash, sessionToken: token, authorization: authorization)
+    }
+
+    /// `20150830/us-east-1/iam/aws4_request`: the credential scope of a request signed at `amzDate`.
+    private func appendScope(amzDate: String, to out: inout [UInt8]) {
+        out += amzDate.utf8.prefix(8)
+        out.append(UInt8(ascii: "/"))
+        out += region.utf8
+        out.append(UInt8(ascii: "/"))
+        out += service.utf8
+        out += "/aws4_request".utf8
     }
 
     static func sha256(_ bytes: [UInt8]) -> SHA256.Digest {

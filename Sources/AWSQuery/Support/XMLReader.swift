@@ -141,7 +141,7 @@ struct XMLReader {
     private func finish(_ frame: Frame) -> XMLTree {
         let qualified = bytes[frame.nameRange]
         let local = qualified.lastIndex(of: UInt8(ascii: ":")).map { qualified[($0 + 1)...] } ?? qualified
-        let name = String(decoding: UnsafeBufferPointer(rebasing: local), as: UTF8.self)
+        let name = Self.interned(local) ?? String(decoding: UnsafeBufferPointer(rebasing: local), as: UTF8.self)
         let trim = !frame.children.isEmpty
         let text: String
         if let owned = frame.text {
@@ -316,6 +316,25 @@ struct XMLReader {
             lineStart = i + 1
         }
         return .malformed(line: line, column: offset - lineStart + 1, reason: reason)
+    }
+
+    /// Element names of the answers a batch reads most, longer than a small string holds: the
+    /// same String is handed out each time instead of a new one.
+    private static let internedNames: [Int: [(bytes: [UInt8], name: String)]] = {
+        let names = [
+            "CreateLoginProfileResponse", "CreateLoginProfileResult", "UpdateLoginProfileResponse",
+            "DeleteLoginProfileResponse", "GetLoginProfileResponse", "GetLoginProfileResult",
+            "AttachUserPolicyResponse", "ListAttachedUserPoliciesResponse", "ListAttachedUserPoliciesResult",
+            "ResponseMetadata", "PasswordResetRequired", "AttachedPolicies", "GetCallerIdentityResponse",
+            "GetCallerIdentityResult", "UpdateAccessKeyResponse", "ListAccessKeysResponse", "ListAccessKeysResult",
+            "AccessKeyMetadata",
+        ]
+        return Dictionary(grouping: names.map { (bytes: Array($0.utf8), name: $0) }, by: { $0.bytes.count })
+    }()
+
+    private static func interned(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
+        guard bytes.count > 15, let candidates = internedNames[bytes.count] else { return nil }
+        return candidates.first { $0.bytes.elementsEqual(bytes) }?.name
     }
 
     private static let lt = UInt8(ascii: "<")
