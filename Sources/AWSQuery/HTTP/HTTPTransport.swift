@@ -247,6 +247,8 @@ public final class AWSHTTPClient: HTTPTransport {
                 throw HTTP1TransportError(kind: .connection, detail: "the HTTP client was shut down")
             }
             var stale: [any Channel] = []
+            // An idle connection on the event loop this task runs on sends without a thread hop.
+            pool.connections[url.poolKey]?.moveLast { $0.channel.eventLoop.inEventLoop }
             while let candidate = pool.connections[url.poolKey]?.popLast() {
                 if candidate.channel.isActive && now - candidate.since < Self.maxIdleTime {
                     return (candidate.channel, stale)
@@ -274,7 +276,8 @@ public final class AWSHTTPClient: HTTPTransport {
     private func connect(_ url: RequestURL) async throws -> any Channel {
         let tlsContext = url.isTLS ? try tlsContext() : nil
         let serverName = url.isIPAddress ? nil : url.host
-        let bootstrap = ClientBootstrap(group: group)
+        // A new connection lives on the event loop this task runs on, when it runs on one.
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.currentEventLoop ?? group.next())
             .connectTimeout(TimeAmount(settings.connectTimeout))
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -313,6 +316,13 @@ public final class AWSHTTPClient: HTTPTransport {
         let exchange = HTTP1Exchange(
             request: bytes, timeout: TimeAmount(timeout), maxResponseBytes: settings.maxResponseBytes, promise: promise)
         return try await withTaskCancellationHandler {
+            if channel.eventLoop.inEventLoop && channel.isActive {
+                // On the channel's own event loop with the channel open, the write reaches the
+                // handler now, which from then on answers the exchange whatever happens (a failed
+                // socket write closes the channel, which fails the exchange).
+                channel.writeAndFlush(exchange, promise: nil)
+                return try await promise.futureResult.get()
+            }
             channel.writeAndFlush(exchange).whenFailure { error in
                 // A write that fails never reaches the handler's promise bookkeeping when the
                 // channel is already closed; fail the exchange here (a second failure is ignored
@@ -371,6 +381,14 @@ extension AWSHTTPClient {
         case 17: return HTTPResponseData.equalsIgnoringASCIICase(name, "transfer-encoding")
         default: return false
         }
+    }
+}
+
+extension Array {
+    /// Swaps the last element matching `predicate` to the end (in place).
+    fileprivate mutating func moveLast(where predicate: (Element) -> Bool) {
+        guard let index = lastIndex(where: predicate), index != count - 1 else { return }
+        swapAt(index, count - 1)
     }
 }
 
