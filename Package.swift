@@ -88,7 +88,7 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "CSVStreamTests", dependencies: ["CSVStream"]),
+        .testTarget(name: "CSVStreamTests", dependencies: ["CSVStream", "TestSupport"]),
         .testTarget(name: "AWSQueryTests", dependencies: ["AWSQuery", "TestSupport"]),
         .testTarget(name: "ConsoleAccessTests", dependencies: ["ConsoleAccess", "TestSupport"]),
         .testTarget(name: "BatchEngineTests", dependencies: ["BatchEngine", "TestSupport"]),

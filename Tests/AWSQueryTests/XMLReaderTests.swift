@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AWSQuery
@@ -103,7 +104,7 @@ struct XMLReaderTests {
 
     @Test("random well-formed documents read the same as with Foundation's XMLParser")
     func randomDocuments() throws {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let texts = ["", " ", "a", "x y", "&amp;", "&lt;tag&gt;", "&#65;", "\u{E9}\u{4E2D}", "\n  \n", "1 > 0"]
         func element(_ depth: Int) -> String {
             let name = ["A", "b", "ns:C", "member", "Long_Name-1.x"][Int.random(in: 0..<5, using: &rng)]
@@ -176,18 +177,5 @@ struct XMLReaderTests {
         let page = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
         #expect(throws: XMLTree.ParseError.self) { try XMLTree.parse(Array(page.utf8)) }
         #expect(throws: XMLTree.ParseError.self) { try XMLTree.parse(Array("<html><br></html>".utf8)) }
-    }
-}
-
-/// A small deterministic generator (SplitMix64) so random tests repeat.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -22,7 +22,7 @@ struct BatchFixture: Sendable {
     ///   - users: how many users to create (a third start with a console password).
     ///   - rows: how many data rows to write.
     static func make(users: Int, rows: Int, seed: UInt64 = 42) -> BatchFixture {
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         let prefix = "b\(UUID().uuidString.prefix(6).lowercased())"
         var lines = ["user,action,password"]
         var state: [String: Bool] = [:]
@@ -85,18 +85,5 @@ struct BatchFixture: Sendable {
             }
         }
         return problems
-    }
-}
-
-/// A small deterministic PRNG for fixtures.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

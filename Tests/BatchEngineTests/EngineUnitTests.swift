@@ -2,6 +2,7 @@ import AWSQuery
 import ConsoleAccess
 import Foundation
 import NIOConcurrencyHelpers
+import TestSupport
 import Testing
 
 @testable import BatchEngine

@@ -1,4 +1,5 @@
 import CSVStream
+import TestSupport
 import Testing
 
 @Suite("CSVWriter to CSVReader round trip")
