@@ -24,6 +24,11 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
     static func main() async {
         // Swift Concurrency's jobs run on the event loops that do the HTTP I/O, so a call's
         // continuation does not hop between thread pools (it halves the CPU of a batch).
+        // One event loop thread: the tool's work is small requests waiting on the network, and
+        // with every task, connection and timer on one thread, answers that arrive together are
+        // handled in one wake-up and no task hops threads (about 8% less CPU in a batch than
+        // one loop per core; see BENCHMARKS.md).
+        NIOSingletons.groupLoopCountSuggestion = 1
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         // A parent may have started us with signals blocked (children of threads that block
         // them inherit the mask); SIGINT and SIGTERM must reach the graceful stop.

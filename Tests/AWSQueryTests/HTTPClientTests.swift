@@ -262,7 +262,7 @@ struct HTTPClientConnectionTests {
         await server.stop()
 
         let dropping = try await ScriptedServer { _, _ in .closeWithoutAnswer }
-        try await AWSHTTPClient.withClient { client in
+        _ = try await AWSHTTPClient.withClient { client in
             await #expect(throws: HTTP1TransportError.self) { try await get(client, dropping.url) }
         }
         #expect(dropping.requests.withLockedValue { $0 } == 1)
@@ -351,7 +351,7 @@ struct HTTPClientConnectionTests {
     @Test("requests carry Host and Content-Length; a garbled answer is a connection error")
     func garbled() async throws {
         let server = try await ScriptedServer { _, _ in .respond("NOT HTTP AT ALL\r\n\r\n") }
-        try await AWSHTTPClient.withClient { client in
+        _ = try await AWSHTTPClient.withClient { client in
             await #expect {
                 _ = try await get(client, server.url)
             } throws: { error in
