@@ -199,10 +199,9 @@ struct HTTP1ResponseParser {
                 }
                 buffer.moveReaderIndex(forwardBy: headLength + 4)
             case .fixed(let remaining):
-                let take = min(remaining, buffer.readableBytes)
-                try appendBody(take)
-                if remaining - take > 0 {
-                    state = .fixed(remaining: remaining - take)
+                let left = try consumeBody(remaining)
+                if left > 0 {
+                    state = .fixed(remaining: left)
                     return nil
                 }
                 state = .done
@@ -214,10 +213,9 @@ struct HTTP1ResponseParser {
                 }
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
-                let take = min(remaining, buffer.readableBytes)
-                try appendBody(take)
-                if remaining - take > 0 {
-                    state = .chunkData(remaining: remaining - take)
+                let left = try consumeBody(remaining)
+                if left > 0 {
+                    state = .chunkData(remaining: left)
                     return nil
                 }
                 state = .chunkDataEnd
@@ -354,6 +352,13 @@ struct HTTP1ResponseParser {
             index += 1
         }
         return false
+    }
+
+    /// Takes up to `remaining` body bytes from what has arrived; returns how many are still to come.
+    private mutating func consumeBody(_ remaining: Int) throws -> Int {
+        let take = min(remaining, buffer.readableBytes)
+        try appendBody(take)
+        return remaining - take
     }
 
     private mutating func appendBody(_ count: Int) throws {
