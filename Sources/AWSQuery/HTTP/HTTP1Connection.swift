@@ -259,17 +259,11 @@ struct HTTP1ResponseParser {
 
     /// The status line and header lines (CRLF or bare LF separated), without the blank line.
     private mutating func parseHead(_ head: UnsafeRawBufferPointer) throws(HTTP1TransportError) {
-        /// The next line from `start`: its range without CR LF (or a bare LF), and where the next begins.
-        func line(from start: Int) -> (Range<Int>, next: Int) {
-            var end = head[start...].firstIndex(of: 10) ?? head.count
-            let next = end + 1
-            if end > start && head[end - 1] == 13 { end -= 1 }
-            return (start..<end, next)
-        }
-        let (statusLine, afterStatus) = line(from: 0)
-        guard !statusLine.isEmpty else { throw invalid("empty status line") }
+        let lineFeed = head.firstIndex(of: 10) ?? head.count
+        let statusEnd = lineFeed > 0 && head[lineFeed - 1] == 13 ? lineFeed - 1 : lineFeed
+        guard statusEnd > 0 else { throw invalid("empty status line") }
         // "HTTP/1.x SP 3DIGIT [SP reason]"
-        let status = head[statusLine]
+        let status = head[0..<statusEnd]
         guard status.count >= 12, status.starts(with: Self.http1Prefix), status[status.startIndex + 8] == 32,
             status.count == 12 || status[status.startIndex + 12] == 32
         else {
@@ -286,33 +280,25 @@ struct HTTP1ResponseParser {
         var connectionKeepAlive = false
         var chunked = false
         var contentLength: String?
-        var lineStart = afterStatus
-        while lineStart < head.count {
-            let (range, next) = line(from: lineStart)
-            lineStart = next
-            if range.isEmpty { continue }
-            let header = head[range]
-            guard let colon = header.firstIndex(of: UInt8(ascii: ":")) else { throw invalid("header line without ':'") }
-            var valueStart = colon + 1
-            var valueEnd = header.endIndex
-            while valueStart < valueEnd && (head[valueStart] == 32 || head[valueStart] == 9) { valueStart += 1 }
-            while valueEnd > valueStart && (head[valueEnd - 1] == 32 || head[valueEnd - 1] == 9) { valueEnd -= 1 }
-            let name = head[header.startIndex..<colon]
-            let value = head[valueStart..<valueEnd]
-            if Self.equalsIgnoringCase(name, "connection") {
-                connectionClose = connectionClose || Self.containsIgnoringCase(value, "close")
-                connectionKeepAlive = connectionKeepAlive || Self.containsIgnoringCase(value, "keep-alive")
-            } else if Self.equalsIgnoringCase(name, "transfer-encoding") {
-                chunked = chunked || Self.containsIgnoringCase(value, "chunked")
-            } else if Self.equalsIgnoringCase(name, "content-length") && contentLength == nil {
+        let block = Array(head[min(lineFeed + 1, head.count)...])
+        let wellFormed = HTTPResponseData.forEachHeader(in: block) { name, value in
+            if ASCII.equalsIgnoringCase(name, ASCII.bytes("connection")) {
+                connectionClose = connectionClose || ASCII.contains(value, ignoringCase: ASCII.bytes("close"))
+                connectionKeepAlive =
+                    connectionKeepAlive || ASCII.contains(value, ignoringCase: ASCII.bytes("keep-alive"))
+            } else if ASCII.equalsIgnoringCase(name, ASCII.bytes("transfer-encoding")) {
+                chunked = chunked || ASCII.contains(value, ignoringCase: ASCII.bytes("chunked"))
+            } else if contentLength == nil && ASCII.equalsIgnoringCase(name, ASCII.bytes("content-length")) {
                 contentLength = String(decoding: value, as: UTF8.self)
             }
+            return true
         }
+        guard wellFormed else { throw invalid("header line without ':'") }
         if (100..<200).contains(code) && code != 101 {
             return  // interim response: the real one follows
         }
         self.status = code
-        headerBlock = Array(head[min(afterStatus, head.count)...])
+        headerBlock = block
         keepAlive = http10 ? connectionKeepAlive : !connectionClose
         if code == 204 || code == 304 {
             state = .done
@@ -328,31 +314,7 @@ struct HTTP1ResponseParser {
         }
     }
 
-    private static func asciiLower(_ byte: UInt8) -> UInt8 {
-        byte >= 65 && byte <= 90 ? byte | 0x20 : byte
-    }
-
     private static let http1Prefix = Array("HTTP/1.".utf8)
-
-    /// ASCII case-insensitive comparison with a lower-case literal.
-    static func equalsIgnoringCase(_ bytes: Slice<UnsafeRawBufferPointer>, _ lower: StaticString) -> Bool {
-        guard bytes.count == lower.utf8CodeUnitCount else { return false }
-        let literal = UnsafeBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
-        return zip(bytes, literal).allSatisfy { asciiLower($0) == $1 }
-    }
-
-    /// Whether a lower-case literal occurs in `bytes`, ignoring ASCII case.
-    static func containsIgnoringCase(_ bytes: Slice<UnsafeRawBufferPointer>, _ lower: StaticString) -> Bool {
-        let count = lower.utf8CodeUnitCount
-        guard bytes.count >= count else { return false }
-        let literal = UnsafeBufferPointer(start: lower.utf8Start, count: count)
-        var index = bytes.startIndex
-        while index + count <= bytes.endIndex {
-            if zip(bytes[index..<(index + count)], literal).allSatisfy({ asciiLower($0) == $1 }) { return true }
-            index += 1
-        }
-        return false
-    }
 
     /// Takes up to `remaining` body bytes from what has arrived; returns how many are still to come.
     private mutating func consumeBody(_ remaining: Int) throws -> Int {
@@ -384,10 +346,6 @@ struct HTTP1ResponseParser {
             index += 1
         }
         return nil
-    }
-
-    private static func invalid(_ detail: String) -> HTTP1TransportError {
-        HTTP1TransportError(kind: .invalidResponse, detail: "invalid HTTP response: \(detail)")
     }
 
     private func invalid(_ detail: String) -> HTTP1TransportError {

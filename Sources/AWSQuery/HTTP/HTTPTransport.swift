@@ -62,49 +62,39 @@ public struct HTTPResponseData: Sendable {
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
         guard let headerBlock else {
-            return givenHeaders.first { HTTPResponseData.equalsIgnoringASCIICase($0.name, name) }?.value
+            return givenHeaders.first { ASCII.equalsIgnoringCase($0.name.utf8, name.utf8) }?.value
         }
         var found: String?
-        let wanted = Array(name.utf8)
         Self.forEachHeader(in: headerBlock) { headerName, value in
-            guard headerName.count == wanted.count,
-                zip(headerName, wanted).allSatisfy({ Self.asciiLower($0) == Self.asciiLower($1) })
-            else { return true }
+            guard ASCII.equalsIgnoringCase(headerName, name.utf8) else { return true }
             found = String(decoding: value, as: UTF8.self)
             return false
         }
         return found
     }
 
-    /// Calls `body` with each header's name and trimmed value until it returns false.
+    /// Calls `body` with each header's name and value (without blanks around it), line by line
+    /// (each ended by LF or CR LF; empty lines are skipped), until `body` returns false. Returns
+    /// false, stopping there, at a line without a `:`.
+    @discardableResult
     static func forEachHeader(
         in block: [UInt8], _ body: (ArraySlice<UInt8>, ArraySlice<UInt8>) -> Bool
-    ) {
+    ) -> Bool {
         var start = 0
         while start < block.count {
             var end = block[start...].firstIndex(of: 10) ?? block.count
             let next = end + 1
             if end > start && block[end - 1] == 13 { end -= 1 }
-            if end > start, let colon = block[start..<end].firstIndex(of: UInt8(ascii: ":")) {
-                var valueStart = colon + 1
-                var valueEnd = end
-                while valueStart < valueEnd && (block[valueStart] == 32 || block[valueStart] == 9) { valueStart += 1 }
-                while valueEnd > valueStart && (block[valueEnd - 1] == 32 || block[valueEnd - 1] == 9) { valueEnd -= 1 }
-                if !body(block[start..<colon], block[valueStart..<valueEnd]) { return }
+            if end > start {
+                guard let colon = block[start..<end].firstIndex(of: UInt8(ascii: ":")) else { return false }
+                var value = block[(colon + 1)..<end]
+                while let first = value.first, ASCII.isBlank(first) { value = value.dropFirst() }
+                while let last = value.last, ASCII.isBlank(last) { value = value.dropLast() }
+                if !body(block[start..<colon], value) { return true }
             }
             start = next
         }
-    }
-
-    static func asciiLower(_ byte: UInt8) -> UInt8 {
-        byte >= 65 && byte <= 90 ? byte | 0x20 : byte
-    }
-
-    static func equalsIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count
-            && zip(a.utf8, b.utf8).allSatisfy { x, y in
-                x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= UInt8(ascii: "a") && (x | 0x20) <= UInt8(ascii: "z"))
-            }
+        return true
     }
 }
 
@@ -321,13 +311,14 @@ public final class AWSHTTPClient: HTTPTransport {
                 // handler now, which from then on answers the exchange whatever happens (a failed
                 // socket write closes the channel, which fails the exchange).
                 channel.writeAndFlush(exchange, promise: nil)
-                return try await promise.futureResult.get()
-            }
-            channel.writeAndFlush(exchange).whenFailure { error in
-                // A write that fails never reaches the handler's promise bookkeeping when the
-                // channel is already closed; fail the exchange here (a second failure is ignored
-                // by the handler, which no longer holds it).
-                promise.fail(HTTP1TransportError(kind: .notAnswered, detail: "could not send the request: \(error)"))
+            } else {
+                channel.writeAndFlush(exchange).whenFailure { error in
+                    // A write that fails never reaches the handler's promise bookkeeping when the
+                    // channel is already closed; fail the exchange here (a second failure is
+                    // ignored by the handler, which no longer holds it).
+                    promise.fail(
+                        HTTP1TransportError(kind: .notAnswered, detail: "could not send the request: \(error)"))
+                }
             }
             return try await promise.futureResult.get()
         } onCancel: {
@@ -348,7 +339,7 @@ public final class AWSHTTPClient: HTTPTransport {
         var hasHost = false
         for header in request.headers {
             if Self.isFramingHeader(header.name) { continue }
-            if header.name.utf8.count == 4 && HTTPResponseData.equalsIgnoringASCIICase(header.name, "host") {
+            if ASCII.equalsIgnoringCase(header.name.utf8, ASCII.bytes("host")) {
                 hasHost = true
             }
             buffer.writeString(header.name)
@@ -375,12 +366,9 @@ public final class AWSHTTPClient: HTTPTransport {
 extension AWSHTTPClient {
     /// `Content-Length`, `Connection` and `Transfer-Encoding` are the client's to write.
     static func isFramingHeader(_ name: String) -> Bool {
-        switch name.utf8.count {
-        case 10: return HTTPResponseData.equalsIgnoringASCIICase(name, "connection")
-        case 14: return HTTPResponseData.equalsIgnoringASCIICase(name, "content-length")
-        case 17: return HTTPResponseData.equalsIgnoringASCIICase(name, "transfer-encoding")
-        default: return false
-        }
+        ASCII.equalsIgnoringCase(name.utf8, ASCII.bytes("connection"))
+            || ASCII.equalsIgnoringCase(name.utf8, ASCII.bytes("content-length"))
+            || ASCII.equalsIgnoringCase(name.utf8, ASCII.bytes("transfer-encoding"))
     }
 }
 
