@@ -136,10 +136,10 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
             "AWS4-HMAC-SHA256", amzDate, scope, Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))),
         ].joined(separator: "\n")
 
-        let signingKey = Self.signingKey(
-            secret: credentials.secretAccessKey, date: scopeDate, region: region, service: service)
-        let signature = Self.hex(
-            HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey))
+        let signingKey = Self.preparedKey(
+            accessKeyId: credentials.accessKeyId, secret: credentials.secretAccessKey, date: scopeDate,
+            region: region, service: service)
+        let signature = Self.hex(signingKey.authenticationCode(for: Array(stringToSign.utf8)))
         let authorization =
             "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
 
@@ -299,7 +299,8 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The day's signing key, prepared for HMAC, from the same cache as `signingKey`.
+    /// The day's signing key, prepared for HMAC. It changes once a day per secret, region and
+    /// service: the last few are kept (four HMACs and the key's padding saved per request).
     static func preparedKey(accessKeyId: String, secret: String, date: String, region: String, service: String)
         -> PreparedHMAC
     {
@@ -317,7 +318,8 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
 
     private static let preparedKeys = NIOLockedValueBox<[SigningKeyScope: PreparedHMAC]>([:])
 
-    /// `foldSpaces` on bytes: trimmed, inner runs of white space as one space.
+    /// A header value's canonical form: without white space (space, tab, CR, LF) at either end,
+    /// each inner run of it as one space.
     static func appendFolded(_ value: String, to out: inout [UInt8]) {
         var pendingSpace = false
         var wroteAny = false
@@ -358,18 +360,9 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
     }
 
     static func foldSpaces(_ value: String) -> String {
-        var out = ""
-        var pendingSpace = false
-        for ch in value.unicodeScalars {
-            if ch == " " || ch == "\t" || ch == "\n" || ch == "\r" {
-                pendingSpace = !out.isEmpty
-            } else {
-                if pendingSpace { out.append(" ") }
-                pendingSpace = false
-                out.unicodeScalars.append(ch)
-            }
-        }
-        return out
+        var out: [UInt8] = []
+        appendFolded(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func canonicalPath(_ path: String, normalize: Bool) -> String {
@@ -454,10 +447,6 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The derived key changes once a day per secret, region and service: the last few are kept
-    /// (four HMACs saved per request).
-    private static let signingKeys = NIOLockedValueBox<[SigningKeyScope: [UInt8]]>([:])
-
     /// Names the secret by its access key id and its hash value (a keyed hash whose key is new
     /// in every process), so the cache holds no copy of it.
     private struct SigningKeyScope: Hashable {
@@ -466,21 +455,6 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         var date: String
         var region: String
         var service: String
-    }
-
-    static func signingKey(
-        accessKeyId: String = "", secret: String, date: String, region: String, service: String
-    ) -> SymmetricKey {
-        let scope = SigningKeyScope(
-            accessKeyId: accessKeyId, secretHash: secret.hashValue, date: date, region: region, service: service)
-        if let key = signingKeys.withLockedValue({ $0[scope] }) { return SymmetricKey(data: key) }
-        let key = deriveSigningKey(secret: secret, date: date, region: region, service: service)
-        let bytes = key.withUnsafeBytes { Array($0) }
-        signingKeys.withLockedValue { keys in
-            if keys.count >= 16 { keys.removeAll() }
-            keys[scope] = bytes
-        }
-        return key
     }
 
     static func deriveSigningKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {
@@ -494,12 +468,8 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
     }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let hexDigits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
-        for byte in digest {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
-        }
+        appendHex(digest, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 }
