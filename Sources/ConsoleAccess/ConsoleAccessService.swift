@@ -29,18 +29,9 @@ public struct ConsoleAccessService: Sendable {
         self.passwordPolicy = passwordPolicy
         self.partition = partition ?? caller?.partition ?? .aws
         self.changePasswordPolicyArn =
-            "arn:\((partition ?? caller?.partition ?? .aws).rawValue):iam::aws:policy/\(Self.changePasswordPolicyName)"
+            "arn:\(self.partition.rawValue):iam::aws:policy/\(Self.changePasswordPolicyName)"
         self.executor = executor
         self.logger = logger
-    }
-
-    /// Whether `user` names the same IAM user as `lowercasedKey` (names are ASCII, and unique
-    /// ignoring case).
-    static func sameUserName(_ lowercasedKey: String, _ user: String) -> Bool {
-        lowercasedKey.utf8.count == user.utf8.count
-            && zip(lowercasedKey.utf8, user.utf8).allSatisfy { key, byte in
-                key == (byte >= 65 && byte <= 90 ? byte | 0x20 : byte)
-            }
     }
 
     /// `arn:<partition>:iam::aws:policy/IAMUserChangePassword`
@@ -65,7 +56,7 @@ public struct ConsoleAccessService: Sendable {
                 if !violations.isEmpty { return "password rejected: " + violations.joined(separator: "; ") }
             }
         case .disable:
-            if let caller, let callerUserNameKey, Self.sameUserName(callerUserNameKey, user) {
+            if let caller, let callerUserNameKey, user.lowercased() == callerUserNameKey {
                 return
                     "refusing to disable the console access of the identity running this tool (\(caller.arn))"
             }

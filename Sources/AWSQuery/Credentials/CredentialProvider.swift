@@ -81,7 +81,6 @@ public actor RefreshingCredentialProvider: CredentialProvider {
     private let base: any CredentialProvider
     private let refreshMargin: TimeInterval
     private let clock: @Sendable () -> Date
-    private var cached: AWSCredentials?
     private var refreshing: Task<AWSCredentials, any Error>?
 
     /// - Parameter refreshMargin: refresh when the credentials expire within this many seconds (default 5 minutes).
@@ -95,21 +94,27 @@ public actor RefreshingCredentialProvider: CredentialProvider {
         self.clock = clock
     }
 
-    /// Credentials still good to use, readable without entering the actor: every API call asks
-    /// for credentials, and a hop onto the actor and back per call is measurable in a batch.
-    private nonisolated let current = NIOLockedValueBox<AWSCredentials?>(nil)
+    /// The cached credentials, readable without entering the actor: every API call asks for
+    /// credentials, and a hop onto the actor and back per call is measurable in a batch. Only
+    /// the actor writes them.
+    private nonisolated let cached = NIOLockedValueBox<AWSCredentials?>(nil)
+
+    /// The cached credentials while they are not about to expire.
+    private nonisolated var valid: AWSCredentials? {
+        guard let credentials = cached.withLockedValue({ $0 }),
+            !credentials.expires(within: refreshMargin, of: clock())
+        else { return nil }
+        return credentials
+    }
 
     public nonisolated func credentials() async throws -> AWSCredentials {
-        if let valid = current.withLockedValue({ $0 }), !valid.expires(within: refreshMargin, of: clock()) {
-            return valid
-        }
+        if let valid { return valid }
         return try await refreshed()
     }
 
     private func refreshed() async throws -> AWSCredentials {
-        if let cached, !cached.expires(within: refreshMargin, of: clock()) {
-            return cached
-        }
+        // Another caller may have refreshed them while this one waited for the actor.
+        if let valid { return valid }
         if let refreshing {
             return try await refreshing.value
         }
@@ -117,14 +122,12 @@ public actor RefreshingCredentialProvider: CredentialProvider {
         refreshing = task
         defer { refreshing = nil }
         let fresh = try await task.value
-        cached = fresh
-        current.withLockedValue { $0 = fresh }
+        cached.withLockedValue { $0 = fresh }
         return fresh
     }
 
     /// Drops the cached credentials so the next call fetches new ones.
     public func invalidate() {
-        cached = nil
-        current.withLockedValue { $0 = nil }
+        cached.withLockedValue { $0 = nil }
     }
 }

@@ -227,7 +227,7 @@ public struct QueryClient: Sendable {
         secrets: [String]
     ) -> AWSServiceError {
         let errorNode = root.first("Error") ?? root
-        let code = Redaction.trimmed(errorNode.string("Code") ?? root.first("Code")?.text ?? "")
+        let code = ASCII.trimmingBlanks(errorNode.string("Code") ?? root.first("Code")?.text ?? "")
         let message = errorNode.string("Message") ?? root.first("Message")?.text ?? ""
         let requestId =
             root.first("RequestId")?.text ?? root.first("RequestID")?.text ?? response.header("x-amzn-RequestId")
@@ -260,30 +260,12 @@ public enum Redaction {
         // A byte search settles it for ASCII secrets; others go to Foundation's search, which also
         // finds canonically equivalent spellings.
         for secret in secrets
-        where secret.count >= 4 && (!secret.utf8.allSatisfy { $0 < 0x80 } || contains(text, secret)) {
+        where secret.count >= 4
+            && (!secret.utf8.allSatisfy { $0 < 0x80 } || text.utf8.firstRange(of: secret.utf8) != nil)
+        {
             text = text.replacingOccurrences(of: secret, with: "<redacted>")
         }
         return text
     }
 
-    /// Whether `needle` occurs in `text`, byte for byte (most messages hold no secret, and this
-    /// is cheaper than Foundation's search).
-    static func contains(_ text: String, _ needle: String) -> Bool {
-        let haystack = Array(text.utf8)
-        let needle = Array(needle.utf8)
-        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
-        for start in 0...(haystack.count - needle.count)
-        where haystack[start] == needle[0] && haystack[start..<(start + needle.count)].elementsEqual(needle) {
-            return true
-        }
-        return false
-    }
-
-    /// Without spaces and tabs at either end.
-    static func trimmed(_ text: String) -> String {
-        var bytes = Substring(text).utf8[...]
-        while let first = bytes.first, first == 32 || first == 9 { bytes = bytes.dropFirst() }
-        while let last = bytes.last, last == 32 || last == 9 { bytes = bytes.dropLast() }
-        return String(Substring(bytes))
-    }
 }

@@ -81,10 +81,7 @@ public enum ISO8601 {
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` as IAM, STS, ECS and IMDS write it.
     public static func parse(_ text: String) -> Date? {
-        var trimmed = Array(text.utf8)[...]
-        while let first = trimmed.first, first == 32 || first == 9 { trimmed = trimmed.dropFirst() }
-        while let last = trimmed.last, last == 32 || last == 9 { trimmed = trimmed.dropLast() }
-        let s = Array(trimmed)
+        let s = Array(ASCII.trimmingBlanks(text).utf8)
         guard s.count >= 19 else { return nil }
         func num(_ from: Int, _ count: Int) -> Int? {
             var v = 0

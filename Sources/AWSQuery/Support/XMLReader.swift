@@ -62,13 +62,7 @@ struct XMLReader {
                     guard let end = find(Self.cdataClose, from: start) else {
                         throw error(at: index, "unterminated CDATA section")
                     }
-                    var frame = stack.removeLast()
-                    var text = frame.text ?? frame.single.map { Array(bytes[$0]) } ?? []
-                    text.append(contentsOf: bytes[start..<end])
-                    frame.single = nil
-                    frame.text = text
-                    frame.hasNonSpace = frame.hasNonSpace || bytes[start..<end].contains { !Self.isSpace($0) }
-                    stack.append(frame)
+                    addCDATA(start..<end, to: &stack[stack.count - 1])
                     index = end + 3
                 } else {
                     throw error(at: index, "DOCTYPE and other declarations are not accepted")
@@ -132,10 +126,26 @@ struct XMLReader {
             frame.single = range
             return
         }
-        var text = frame.text ?? frame.single.map { Array(bytes[$0]) } ?? []
-        frame.single = nil
+        var text = takeText(&frame)
         try appendText(range, to: &text)
         frame.text = text
+    }
+
+    /// Adds a CDATA section's content, as it stands, to an open element.
+    private func addCDATA(_ range: Range<Int>, to frame: inout Frame) {
+        var text = takeText(&frame)
+        text.append(contentsOf: bytes[range])
+        frame.text = text
+        frame.hasNonSpace = frame.hasNonSpace || bytes[range].contains { !Self.isSpace($0) }
+    }
+
+    /// The element's text so far as its own bytes, to add to (it is taken out of the frame).
+    private func takeText(_ frame: inout Frame) -> [UInt8] {
+        defer {
+            frame.single = nil
+            frame.text = nil
+        }
+        return frame.text ?? frame.single.map { Array(bytes[$0]) } ?? []
     }
 
     private func finish(_ frame: Frame) -> XMLTree {
@@ -293,15 +303,8 @@ struct XMLReader {
     }
 
     private func find(_ needle: [UInt8], from start: Int) -> Int? {
-        var i = start
-        while i + needle.count <= bytes.count {
-            guard let candidate = bytes[i...].firstIndex(of: needle[0]), candidate + needle.count <= bytes.count else {
-                return nil
-            }
-            if bytes[candidate..<(candidate + needle.count)].elementsEqual(needle) { return candidate }
-            i = candidate + 1
-        }
-        return nil
+        guard start < bytes.count else { return nil }
+        return bytes[start...].firstRange(of: needle)?.lowerBound
     }
 
     private func string(_ range: Range<Int>) -> String {
