@@ -5,12 +5,15 @@ allowed rate. Both clients of the batch benchmark talk to moto through it, so th
 server.
 
     bench/proxy.py --upstream http://127.0.0.1:PORT [--latency 0.05] [--rate R] [--burst B]
+                   [--log FILE]
 
 Listens on a free 127.0.0.1 port and prints `PORT <n>` on stdout when ready. HTTP/1.1 with
 keep-alive on the client side; each call is forwarded to moto on its own connection.
 
 `GET /__stats` answers JSON counters (calls, throttled, forwarded, by action);
-`POST /__stats/reset` zeroes them. Loopback only; stops on SIGTERM/SIGINT.
+`POST /__stats/reset` zeroes them (and empties the log). With `--log`, one line per call:
+seconds since the last reset when it arrived, action, `ok` or `throttled`. Loopback only; stops
+on SIGTERM/SIGINT.
 """
 
 import argparse
@@ -48,18 +51,25 @@ class Bucket:
 
 
 class Proxy:
-    def __init__(self, upstream, latency, bucket):
+    def __init__(self, upstream, latency, bucket, log=None):
         parsed = urllib.parse.urlsplit(upstream)
         self.host = parsed.hostname
         self.port = parsed.port or 80
         self.latency = latency
         self.bucket = bucket
+        self.log_path = log
+        self.log = None
         self.reset()
 
     def reset(self):
         self.stats = {"calls": 0, "throttled": 0, "forwarded": 0, "actions": {}}
         self.first = None
         self.last = None
+        self.zero = time.monotonic()
+        if self.log_path:
+            if self.log:
+                self.log.close()
+            self.log = open(self.log_path, "w")
 
     async def handle(self, reader, writer):
         try:
@@ -92,6 +102,9 @@ class Proxy:
         counts = self.stats["actions"].setdefault(action, {"calls": 0, "throttled": 0})
         counts["calls"] += 1
         allowed = self.bucket is None or self.bucket.take()
+        if self.log:
+            self.log.write(f"{now - self.zero:.4f} {action} {'ok' if allowed else 'throttled'}\n")
+            self.log.flush()
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         if not allowed:
@@ -179,11 +192,12 @@ async def main():
     parser.add_argument("--rate", type=float, default=0, help="allowed calls per second (0: no limit)")
     parser.add_argument("--burst", type=float, default=0, help="token bucket size (default: rate / 4, at least 1)")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--log", help="write one line per call to this file")
     args = parser.parse_args()
     bucket = None
     if args.rate > 0:
         bucket = Bucket(args.rate, args.burst if args.burst > 0 else max(1.0, args.rate / 4))
-    proxy = Proxy(args.upstream, args.latency, bucket)
+    proxy = Proxy(args.upstream, args.latency, bucket, args.log)
     server = await asyncio.start_server(proxy.handle, "127.0.0.1", args.port, backlog=256)
     print("PORT", server.sockets[0].getsockname()[1], flush=True)
     stop = asyncio.Event()

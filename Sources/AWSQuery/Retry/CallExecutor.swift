@@ -77,13 +77,17 @@ public protocol RequestRateLimiter: Sendable {
     func record(_ ticket: RateTicket, throttled: Bool)
 }
 
-/// When a request's turn was granted: the limiter tells the throttles of requests paced before
-/// it lowered its rate (already on their way) from those paced after.
+/// When a request's turn was granted and when it was let go (later, when it had to wait): the
+/// limiter tells the throttles of requests paced before it lowered its rate (already on their
+/// way, or waiting on a turn granted at the old rate) from those paced after, and measures what
+/// the server let through between the sends of two throttled requests.
 public struct RateTicket: Sendable {
     public var grantedAt: Double
+    public var releasedAt: Double
 
-    public init(grantedAt: Double) {
+    public init(grantedAt: Double, releasedAt: Double? = nil) {
         self.grantedAt = grantedAt
+        self.releasedAt = releasedAt ?? grantedAt
     }
 }
 

@@ -2,68 +2,79 @@ import AWSQuery
 import Foundation
 import NIOConcurrencyHelpers
 
-/// One request-rate limiter shared by every call of a batch: a token bucket whose rate follows
-/// CUBIC, like the AWS SDKs' adaptive retry mode. It does nothing until the first throttle; then
-/// it lowers the rate and grows it back along a cubic curve as calls succeed. With a ceiling
-/// (`--max-rate`), the bucket is on from the start and never fills faster than the ceiling.
+/// One request-rate limiter shared by every call of a batch, whose rate follows CUBIC like the
+/// AWS SDKs' adaptive retry mode: it does nothing until the first throttle; then it lowers the
+/// rate and grows it back along a cubic curve as calls succeed. Requests are let go evenly,
+/// `1 / rate` apart, never in a burst (not even after an idle stretch). With a ceiling
+/// (`--max-rate`) it paces from the start and never lets go faster than the ceiling.
 ///
-/// Two things differ from a per-client SDK limiter, both to waste less time and provoke fewer
-/// throttles when the whole batch shares one limit:
+/// What differs from a per-client SDK limiter, to waste less time and provoke fewer throttles
+/// when the whole batch shares one limit:
 ///
 /// - **One reduction per congestion event.** Throttles of requests paced before the last
 ///   reduction (already on their way, or waiting on a turn granted at the old rate) are part of
-///   the event that caused it, however many there are.
-/// - **The server's rate, measured.** While we send faster than the server allows, the rate of
-///   *successful* responses is the rate it allows. When at least `estimateWindow` of history is
-///   there, a throttle sets the rate just under that measurement (`estimateBeta`), and the cubic
-///   curve climbs back to it and probes beyond slowly (`estimateScale`), instead of halving the
-///   rate (`beta`) and racing back (`scaleConstant`), which throttles again every few seconds.
-///   Without enough history (the very first throttle) it falls back to the SDK's rule.
+///   the event that caused it, however many there are; and a throttle never raises the rate.
+/// - **The server's rate, measured.** While requests queue at the limiter, the server gets every
+///   one it has room for, so its successes per second are the rate it allows. Counted between
+///   two throttled requests (its bucket was empty at both) that is off by less than one request;
+///   counted over the last second, by at most what its bucket held at the start. A throttle then
+///   sets the rate just under that measurement (`estimateBeta`) and the cubic climbs back to it
+///   and probes beyond slowly (`estimateScale`), instead of cutting to 0.7x (`beta`) and racing
+///   back (`scaleConstant`), which throttles again every few seconds. With too few requests to
+///   measure (the first throttles of a run) it falls back to the SDK's rule, applied to the rate
+///   requests were let go at (throttles come back before successes, so answers understate it).
 ///
-/// `acquire` reserves a token under a lock and sleeps outside it, so waiting callers are served
-/// in order without spinning.
+/// `acquire` reserves a turn under a lock and sleeps outside it, so waiting callers are served
+/// in order without spinning. The simulation in the tests runs it against a token-bucket server.
 public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
     /// The SDK's multiplicative decrease and cubic scale, used when the server's rate is unknown.
     static let beta = 0.7
     static let scaleConstant = 0.4
-    /// Used after a throttle once pacing: 0.9× the rate the throttle came at (or what got
-    /// through, if less), and a cubic scale relative to that rate. 0.0005 climbs back to it in
-    /// 5.8 s and then probes slowly: 2% above it 3.4 s later, 5% above 4.6 s later.
+    /// Used after a measured throttle: 0.9x the server's rate, and a cubic scale relative to it.
+    /// 0.0005 climbs back to it in 5.8 s and then probes slowly: 2% above it 3.4 s later, 5% above
+    /// 4.6 s later.
     static let estimateBeta = 0.9
     static let estimateScale = 0.0005
-    /// History needed to trust the measured success rate.
-    static let estimateHistory = 0.5
-    /// Rates are measured over the last second, or over as long as it takes to see
-    /// `estimateSamples` responses at a low rate (at most `maxRateWindow`).
+    /// A measurement needs `minSamples` successes over at least `estimateHistory` seconds (or
+    /// between two throttles), counted over the last `rateWindow` seconds, or as long as it takes
+    /// to see `estimateSamples` at a low rate (at most `maxRateWindow`).
+    static let estimateHistory = 0.25
+    static let minSamples = 5.0
     static let rateWindow = 1.0
     static let maxRateWindow = 4.0
     static let estimateSamples = 20.0
     static let minFillRate = 0.5
-    static let minCapacity = 1.0
-    /// The bucket holds this many seconds of tokens: small, so a reserve cannot burst.
-    static let burstSeconds = 0.25
 
     struct Response {
         var time: Double
+        /// When its request was let go.
+        var released: Double
         var throttled: Bool
     }
 
     struct State {
         var enabled = false
         var fillRate = 0.0
-        var maxCapacity = 0.0
-        var currentCapacity = 0.0
-        var lastRefill: Double?
+        /// The earliest time the next request may go: requests are spaced `1 / fillRate` apart
+        /// and never sent in a burst, however long the limiter sat idle.
+        var nextRelease = 0.0
+        /// Since when every request has had to wait its turn (nil when the last one did not).
+        var pacedSince: Double?
         /// Responses of the last `maxRateWindow` seconds, oldest first.
         var recent: [Response] = []
         /// When the first response arrived (for how much history there is).
         var firstResponse: Double?
+        /// When requests were let go, over the last `maxRateWindow` seconds, oldest first.
+        var releases: [Double] = []
+        var firstRelease: Double?
         /// The rate the cubic curve returns to: the server's measured rate, or what was being sent.
         var lastMaxRate = 0.0
         var reducedBy = AdaptiveRateLimiter.beta
         var scale = AdaptiveRateLimiter.scaleConstant
         var lastThrottleTime: Double
         var throttles = 0
+        /// When the last throttled request was let go (the server's bucket was empty when it came).
+        var lastThrottled: Double?
         var reductions = 0
     }
 
@@ -87,9 +98,7 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
         if let ceiling = self.ceiling {
             initial.enabled = true
             initial.fillRate = ceiling
-            initial.maxCapacity = max(ceiling * Self.burstSeconds, Self.minCapacity)
-            initial.currentCapacity = Self.minCapacity
-            initial.lastRefill = now
+            initial.nextRelease = now
         }
         self.state = NIOLockedValueBox(initial)
     }
@@ -117,82 +126,80 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
         return ticket
     }
 
-    /// Takes a token now and returns it with how many seconds to wait before sending (0 when
-    /// one was there). The wait is the caller's: the token is already its own.
+    /// Takes the next turn and returns it with how many seconds to wait before sending (0 when
+    /// the limiter is off or idle). The wait is the caller's: the turn is already its own.
     func reserve() -> (RateTicket, wait: Double) {
         state.withLockedValue { state in
             let now = clock()
-            guard state.enabled else { return (RateTicket(grantedAt: now), 0) }
-            Self.refill(&state, now: now)
-            state.currentCapacity -= 1
-            let wait = state.currentCapacity >= 0 ? 0 : -state.currentCapacity / state.fillRate
-            return (RateTicket(grantedAt: now), wait)
+            guard state.enabled else {
+                Self.rememberRelease(&state, at: now)
+                return (RateTicket(grantedAt: now), 0)
+            }
+            let release = max(now, state.nextRelease)
+            state.nextRelease = release + 1 / state.fillRate
+            if release > now {
+                if state.pacedSince == nil { state.pacedSince = now }
+            } else {
+                state.pacedSince = nil
+            }
+            Self.rememberRelease(&state, at: release)
+            return (RateTicket(grantedAt: now, releasedAt: release), release - now)
         }
     }
 
     public func record(_ ticket: RateTicket, throttled: Bool) {
         state.withLockedValue { state in
             let now = clock()
-            Self.remember(&state, Response(time: now, throttled: throttled))
+            Self.remember(&state, Response(time: now, released: ticket.releasedAt, throttled: throttled))
             let newRate: Double
             if throttled {
                 state.throttles += 1
+                let previousThrottle = state.lastThrottled
+                state.lastThrottled = max(state.lastThrottled ?? ticket.releasedAt, ticket.releasedAt)
                 if state.reductions > 0, ticket.grantedAt <= state.lastThrottleTime { return }
                 state.reductions += 1
-                let sent = Self.rates(state, now: now, window: Self.rateWindow).sent
-                let window = min(max(Self.estimateSamples / max(sent, 1), Self.rateWindow), Self.maxRateWindow)
-                let (_, succeeded, span) = Self.rates(state, now: now, window: window)
-                let measured = now - (state.firstResponse ?? now) >= Self.estimateHistory && succeeded * span >= 3
-                if state.reductions > 1 {
-                    // Pacing already: what was being sent when the throttle came, or what got
-                    // through, if less (then that is the server's rate).
-                    let sending = min(sent, state.fillRate)
-                    state.lastMaxRate = measured ? min(succeeded, sending) : sending
-                    state.reducedBy = Self.estimateBeta
-                    state.scale = Self.estimateScale * max(state.lastMaxRate, Self.minFillRate)
-                } else if measured {
-                    // The first throttle after a while of sending: what got through is the rate.
-                    state.lastMaxRate = state.enabled ? min(succeeded, state.fillRate) : succeeded
+                if let served = Self.serverRate(
+                    state, now: now, throttledAt: ticket.releasedAt, previousThrottle: previousThrottle)
+                {
+                    // What got through while more was sent is the rate the server allows: go
+                    // just under it, climb back slowly, probe beyond it gently.
+                    state.lastMaxRate = served
                     state.reducedBy = Self.estimateBeta
                     state.scale = Self.estimateScale * max(state.lastMaxRate, Self.minFillRate)
                 } else {
-                    // Throttled at once: nothing measured yet; the SDK's rule until something is.
-                    state.lastMaxRate = state.enabled ? min(sent, state.fillRate) : sent
+                    // Nothing measured: the SDK's rule, applied to the rate requests were let go
+                    // at (early throttles come back before the successes, so answers alone
+                    // understate it): the limiter's while it holds requests back.
+                    let sent = Self.rates(state, now: now, window: Self.rateWindow).sent
+                    let released = max(Self.releaseRate(state, now: now, window: Self.rateWindow), sent)
+                    state.lastMaxRate =
+                        !state.enabled
+                        ? released : state.pacedSince != nil ? state.fillRate : min(released, state.fillRate)
                     state.reducedBy = Self.beta
                     state.scale = Self.scaleConstant
                 }
                 state.lastMaxRate = max(state.lastMaxRate, Self.minFillRate)
                 state.lastThrottleTime = now
-                newRate = state.lastMaxRate * state.reducedBy
+                // Never up on a throttle: one soon after a reduction, while the server's bucket
+                // is still empty, can measure a rate above what is being sent.
+                newRate = min(state.lastMaxRate * state.reducedBy, state.enabled ? state.fillRate : .infinity)
                 if !state.enabled {
                     state.enabled = true
-                    state.lastRefill = now
-                    state.currentCapacity = 0
+                    state.nextRelease = now + 1 / max(newRate, Self.minFillRate)
                 }
             } else {
                 guard state.enabled, state.lastMaxRate > 0 else { return }
                 let window = pow(state.lastMaxRate * (1 - state.reducedBy) / state.scale, 1.0 / 3.0)
                 let calculated = state.scale * pow(now - state.lastThrottleTime - window, 3) + state.lastMaxRate
-                // Never more than twice what is actually being sent (the SDK rule).
+                // Never more than twice what is actually being sent (the SDK rule), so an idle
+                // stretch cannot grow a burst; but not below where the last reduction put it
+                // (requests held back by retry waits are not a sign of a lower limit).
                 let sent = Self.rates(state, now: now, window: Self.rateWindow).sent
-                newRate = min(calculated, max(2 * sent, Self.minFillRate))
+                newRate = min(calculated, max(2 * sent, state.lastMaxRate * state.reducedBy, Self.minFillRate))
             }
-            Self.refill(&state, now: now)
             let capped = ceiling.map { min(newRate, $0) } ?? newRate
             state.fillRate = max(capped, Self.minFillRate)
-            state.maxCapacity = max(capped * Self.burstSeconds, Self.minCapacity)
-            state.currentCapacity = min(state.currentCapacity, state.maxCapacity)
         }
-    }
-
-    static func refill(_ state: inout State, now: Double) {
-        guard let last = state.lastRefill else {
-            state.lastRefill = now
-            return
-        }
-        let elapsed = max(0, now - last)
-        state.currentCapacity = min(state.maxCapacity, state.currentCapacity + elapsed * state.fillRate)
-        state.lastRefill = now
     }
 
     static func remember(_ state: inout State, _ response: Response) {
@@ -202,6 +209,55 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
             state.recent.removeFirst(cut)
         }
         if state.recent.count > 8192 { state.recent.removeFirst(state.recent.count - 8192) }
+    }
+
+    /// The rate the server allows, measured at the throttle of a request let go at
+    /// `throttledAt`: successes per second among the requests let go over a stretch before it
+    /// during which the server had every request it could take (the limiter was holding
+    /// requests back, or was off with every worker sending), so none of its room went unused.
+    /// The stretch starts at the previous throttle when there is one in it (the server's bucket
+    /// was empty at both ends, so the count is off by less than one request), else `rateWindow`
+    /// earlier, or as long as it takes to see `estimateSamples` at a low rate (the bucket may have
+    /// held some then: the count can be high by its size). Nil with fewer than `minSamples`.
+    static func serverRate(_ state: State, now: Double, throttledAt: Double, previousThrottle: Double?) -> Double? {
+        guard let steadySince = state.enabled ? state.pacedSince : state.firstRelease else { return nil }
+        func successes(from start: Double) -> Double {
+            Double(state.recent.count { !$0.throttled && $0.released > start && $0.released <= throttledAt })
+        }
+        var estimate: Double? = nil
+        let sent = rates(state, now: now, window: rateWindow).sent
+        let window = min(max(estimateSamples / max(sent, 1), rateWindow), maxRateWindow)
+        let windowStart = max(throttledAt - window, steadySince)
+        if throttledAt - windowStart >= estimateHistory {
+            let count = successes(from: windowStart)
+            if count >= minSamples { estimate = count / (throttledAt - windowStart) }
+        }
+        if let anchor = previousThrottle, anchor >= steadySince, anchor < throttledAt,
+            throttledAt - anchor < maxRateWindow
+        {
+            // The bucket held less than one request's room at either end: one more could have gone.
+            let count = successes(from: anchor)
+            if count >= minSamples { estimate = min(estimate ?? .infinity, (count + 1) / (throttledAt - anchor)) }
+        }
+        return estimate
+    }
+
+    static func rememberRelease(_ state: inout State, at time: Double) {
+        if state.firstRelease == nil { state.firstRelease = time }
+        state.releases.append(time)
+        if let cut = state.releases.firstIndex(where: { time - $0 <= maxRateWindow }), cut > 0 {
+            state.releases.removeFirst(cut)
+        }
+        if state.releases.count > 8192 { state.releases.removeFirst(state.releases.count - 8192) }
+    }
+
+    /// Requests let go per second over the last `window` seconds (or since the first, if sooner;
+    /// at least a quarter second).
+    static func releaseRate(_ state: State, now: Double, window: Double) -> Double {
+        guard let first = state.firstRelease else { return 0 }
+        let span = max(min(now - first, window), 0.25)
+        let count = state.releases.count { $0 <= now && now - $0 <= window }
+        return Double(count) / span
     }
 
     /// Responses per second and successful responses per second over the last `window`
