@@ -139,9 +139,22 @@ public final class AWSHTTPClient: HTTPTransport {
     private let pool = NIOLockedValueBox(IdlePool())
     private let tls = NIOLockedValueBox<NIOSSLContext?>(nil)
 
+    /// Idle connections per host. A run talks to one or two hosts, so a short list searched by
+    /// key and changed in place by index (a dictionary's in-place accessors allocate per call).
     struct IdlePool {
-        var connections: [String: [(channel: any Channel, since: NIODeadline)]] = [:]
+        struct Host {
+            var key: String
+            var idle: [(channel: any Channel, since: NIODeadline)]
+        }
+        var hosts: [Host] = []
         var isShutDown = false
+
+        /// The index of `key`'s entry, added empty when missing.
+        mutating func index(of key: String) -> Int {
+            if let index = hosts.firstIndex(where: { $0.key == key }) { return index }
+            hosts.append(Host(key: key, idle: []))
+            return hosts.count - 1
+        }
     }
 
     /// An idle connection older than this is closed rather than reused (servers drop idle
@@ -178,8 +191,8 @@ public final class AWSHTTPClient: HTTPTransport {
     public func shutdown() async throws {
         let channels = pool.withLockedValue { pool in
             pool.isShutDown = true
-            defer { pool.connections = [:] }
-            return pool.connections.values.flatMap { $0.map(\.channel) }
+            defer { pool.hosts = [] }
+            return pool.hosts.flatMap { $0.idle.map(\.channel) }
         }
         for channel in channels {
             try? await channel.close()
@@ -237,9 +250,10 @@ public final class AWSHTTPClient: HTTPTransport {
                 throw HTTP1TransportError(kind: .connection, detail: "the HTTP client was shut down")
             }
             var stale: [any Channel] = []
+            let host = pool.index(of: url.poolKey)
             // An idle connection on the event loop this task runs on sends without a thread hop.
-            pool.connections[url.poolKey]?.moveLast { $0.channel.eventLoop.inEventLoop }
-            while let candidate = pool.connections[url.poolKey]?.popLast() {
+            pool.hosts[host].idle.moveLast { $0.channel.eventLoop.inEventLoop }
+            while let candidate = pool.hosts[host].idle.popLast() {
                 if candidate.channel.isActive && now - candidate.since < Self.maxIdleTime {
                     return (candidate.channel, stale)
                 }
@@ -254,10 +268,10 @@ public final class AWSHTTPClient: HTTPTransport {
 
     private func release(_ channel: any Channel, key: String) {
         let keep = pool.withLockedValue { pool in
-            guard !pool.isShutDown, pool.connections[key, default: []].count < settings.maxConnectionsPerHost else {
-                return false
-            }
-            pool.connections[key, default: []].append((channel, NIODeadline.now()))
+            guard !pool.isShutDown else { return false }
+            let host = pool.index(of: key)
+            guard pool.hosts[host].idle.count < settings.maxConnectionsPerHost else { return false }
+            pool.hosts[host].idle.append((channel, NIODeadline.now()))
             return true
         }
         if !keep { channel.close(promise: nil) }

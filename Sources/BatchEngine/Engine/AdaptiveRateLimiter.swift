@@ -44,6 +44,8 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
     static let maxRateWindow = 4.0
     static let estimateSamples = 20.0
     static let minFillRate = 0.5
+    /// Responses and releases kept, at most (about 4 s at 2,000 requests/s).
+    static let maxHistory = 8192
 
     struct Response {
         var time: Double
@@ -205,10 +207,17 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
     static func remember(_ state: inout State, _ response: Response) {
         if state.firstResponse == nil { state.firstResponse = response.time }
         state.recent.append(response)
-        if let cut = state.recent.firstIndex(where: { response.time - $0.time <= maxRateWindow }), cut > 0 {
-            state.recent.removeFirst(cut)
+        // Readers look back at most `maxRateWindow`; older entries go in one sweep once they
+        // span twice that, so a call does not shift the whole history.
+        if let first = state.recent.first,
+            response.time - first.time > 2 * maxRateWindow
+                || state.recent.count > 2 * maxHistory
+        {
+            state.recent.removeFirst(
+                max(
+                    state.recent.firstIndex { response.time - $0.time <= maxRateWindow } ?? 0,
+                    state.recent.count - maxHistory))
         }
-        if state.recent.count > 8192 { state.recent.removeFirst(state.recent.count - 8192) }
     }
 
     /// The rate the server allows, measured at the throttle of a request let go at
@@ -245,10 +254,10 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
     static func rememberRelease(_ state: inout State, at time: Double) {
         if state.firstRelease == nil { state.firstRelease = time }
         state.releases.append(time)
-        if let cut = state.releases.firstIndex(where: { time - $0 <= maxRateWindow }), cut > 0 {
-            state.releases.removeFirst(cut)
+        if let first = state.releases.first, time - first > 2 * maxRateWindow || state.releases.count > 2 * maxHistory {
+            state.releases.removeFirst(
+                max(state.releases.firstIndex { time - $0 <= maxRateWindow } ?? 0, state.releases.count - maxHistory))
         }
-        if state.releases.count > 8192 { state.releases.removeFirst(state.releases.count - 8192) }
     }
 
     /// Requests let go per second over the last `window` seconds (or since the first, if sooner;
