@@ -73,8 +73,25 @@ public final class RetryQuota: Sendable {
 public protocol RequestRateLimiter: Sendable {
     /// Waits until a request may be sent. Throws `CancellationError` when cancelled.
     func acquire() async throws -> RateTicket
-    /// Feedback after each response: throttled or not, with the ticket its request was sent on.
-    func record(_ ticket: RateTicket, throttled: Bool)
+    /// Feedback after each attempt, with the ticket its request was sent on.
+    func record(_ ticket: RateTicket, outcome: RateOutcome)
+}
+
+/// How an attempt paced by a `RequestRateLimiter` ended.
+public enum RateOutcome: Sendable {
+    /// Answered, and not a throttle (an error of the call's own, like `NoSuchEntity`, included).
+    case answered
+    /// Refused for the request rate (`Throttling` and the like).
+    case throttled
+    /// No usable answer: a connection error, a timeout, a 5xx. Says nothing about the rate.
+    case failed
+}
+
+extension RequestRateLimiter {
+    /// `record(_:outcome:)` for an answered or throttled request.
+    public func record(_ ticket: RateTicket, throttled: Bool) {
+        record(ticket, outcome: throttled ? .throttled : .answered)
+    }
 }
 
 /// When a request's turn was granted and when it was let go (later, when it had to wait): the
@@ -129,14 +146,23 @@ public struct CallExecutor: Sendable {
                     attempt == 1 && CallContext.attempt == 1
                     ? try await operation()
                     : try await CallContext.$attempt.withValue(attempt) { try await operation() }
-                if let ticket { limiter?.record(ticket, throttled: false) }
+                if let ticket { limiter?.record(ticket, outcome: .answered) }
                 quota.release(spentOnRetries > 0 ? spentOnRetries : RetryQuota.noRetryIncrement)
                 return value
             } catch {
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
                 let retryClass = RetryClass.of(error)
                 if retryClass == .throttling { onThrottle?() }
-                if let ticket { limiter?.record(ticket, throttled: retryClass == .throttling) }
+                if let ticket {
+                    // A fault or timeout says nothing about the rate; an error answer does.
+                    let outcome: RateOutcome =
+                        switch retryClass {
+                        case .throttling: .throttled
+                        case .never: .answered
+                        case .transient, .timeout: .failed
+                        }
+                    limiter?.record(ticket, outcome: outcome)
+                }
                 guard retryClass.isRetryable, attempt < policy.maxAttempts, let cost = quota.acquire(for: retryClass)
                 else { throw error }
                 spentOnRetries += cost

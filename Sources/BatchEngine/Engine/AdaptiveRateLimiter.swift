@@ -17,12 +17,17 @@ import NIOConcurrencyHelpers
 /// - **The server's rate, measured.** While requests queue at the limiter, the server gets every
 ///   one it has room for, so its successes per second are the rate it allows. Counted between
 ///   two throttled requests (its bucket was empty at both) that is off by less than one request;
-///   counted over the last second, by at most what its bucket held at the start. A throttle then
+///   counted over the last second, by at most what its bucket held at the start. Requests not
+///   answered yet count as successes (throttles come back sooner, and a rate measured high
+///   costs one more throttle, measured low seconds under the limit). A throttle then
 ///   sets the rate just under that measurement (`estimateBeta`) and the cubic climbs back to it
 ///   and probes beyond slowly (`estimateScale`), instead of cutting to 0.7x (`beta`) and racing
 ///   back (`scaleConstant`), which throttles again every few seconds. With too few requests to
-///   measure (the first throttles of a run) it falls back to the SDK's rule, applied to the rate
-///   requests were let go at (throttles come back before successes, so answers understate it).
+///   measure (the first throttles of a run, or any while the limiter is off or idle) it falls
+///   back to the SDK's rule, applied to the rate requests were let go at (throttles come back
+///   before successes, so answers understate it).
+/// - Faults and timeouts (`RateOutcome.failed`) neither lower nor raise the rate (they count as
+///   let through when the server's rate is measured).
 ///
 /// `acquire` reserves a turn under a lock and sleeps outside it, so waiting callers are served
 /// in order without spinning. The simulation in the tests runs it against a token-bucket server.
@@ -44,14 +49,19 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
     static let maxRateWindow = 4.0
     static let estimateSamples = 20.0
     static let minFillRate = 0.5
-    /// Responses and releases kept, at most (about 4 s at 2,000 requests/s).
+    /// Responses and releases kept before a sweep trims them to this (about 4 s at 2,000
+    /// requests/s); a sweep also runs once they span twice `maxRateWindow`.
     static let maxHistory = 8192
 
     struct Response {
         var time: Double
         /// When its request was let go.
         var released: Double
-        var throttled: Bool
+        var outcome: RateOutcome
+        var throttled: Bool { outcome == .throttled }
+        /// Let through by the server's rate limit (a fault or timeout was too: only a throttle
+        /// says the limit was reached).
+        var passed: Bool { outcome != .throttled }
     }
 
     struct State {
@@ -62,11 +72,11 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
         var nextRelease = 0.0
         /// Since when every request has had to wait its turn (nil when the last one did not).
         var pacedSince: Double?
-        /// Responses of the last `maxRateWindow` seconds, oldest first.
+        /// Responses of the last `maxRateWindow` seconds (up to twice that before a sweep), oldest first.
         var recent: [Response] = []
         /// When the first response arrived (for how much history there is).
         var firstResponse: Double?
-        /// When requests were let go, over the last `maxRateWindow` seconds, oldest first.
+        /// When requests were let go, likewise.
         var releases: [Double] = []
         var firstRelease: Double?
         /// The rate the cubic curve returns to: the server's measured rate, or what was being sent.
@@ -149,12 +159,12 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
         }
     }
 
-    public func record(_ ticket: RateTicket, throttled: Bool) {
+    public func record(_ ticket: RateTicket, outcome: RateOutcome) {
         state.withLockedValue { state in
             let now = clock()
-            Self.remember(&state, Response(time: now, released: ticket.releasedAt, throttled: throttled))
+            Self.remember(&state, Response(time: now, released: ticket.releasedAt, outcome: outcome))
             let newRate: Double
-            if throttled {
+            if outcome == .throttled {
                 state.throttles += 1
                 let previousThrottle = state.lastThrottled
                 state.lastThrottled = max(state.lastThrottled ?? ticket.releasedAt, ticket.releasedAt)
@@ -183,14 +193,22 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
                 state.lastMaxRate = max(state.lastMaxRate, Self.minFillRate)
                 state.lastThrottleTime = now
                 // Never up on a throttle: one soon after a reduction, while the server's bucket
-                // is still empty, can measure a rate above what is being sent.
-                newRate = min(state.lastMaxRate * state.reducedBy, state.enabled ? state.fillRate : .infinity)
+                // is still empty, can measure a rate above what is being sent. The curve then
+                // starts from the current rate (and climbs to a little above it).
+                if state.enabled, state.lastMaxRate * state.reducedBy > state.fillRate {
+                    state.lastMaxRate = state.fillRate / state.reducedBy
+                    state.scale =
+                        state.reducedBy == Self.beta
+                        ? Self.scaleConstant : Self.estimateScale * max(state.lastMaxRate, Self.minFillRate)
+                }
+                newRate = state.lastMaxRate * state.reducedBy
                 if !state.enabled {
                     state.enabled = true
                     state.nextRelease = now + 1 / max(newRate, Self.minFillRate)
                 }
             } else {
-                guard state.enabled, state.lastMaxRate > 0 else { return }
+                // A fault or timeout says nothing about the rate.
+                guard outcome == .answered, state.enabled, state.lastMaxRate > 0 else { return }
                 let window = pow(state.lastMaxRate * (1 - state.reducedBy) / state.scale, 1.0 / 3.0)
                 let calculated = state.scale * pow(now - state.lastThrottleTime - window, 3) + state.lastMaxRate
                 // Never more than twice what is actually being sent (the SDK rule), so an idle
@@ -199,8 +217,9 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
                 let sent = Self.rates(state, now: now, window: Self.rateWindow).sent
                 newRate = min(calculated, max(2 * sent, state.lastMaxRate * state.reducedBy, Self.minFillRate))
             }
-            let capped = ceiling.map { min(newRate, $0) } ?? newRate
-            state.fillRate = max(capped, Self.minFillRate)
+            // The floor keeps a limiter that was cut hard from stalling; the ceiling wins over it.
+            let floored = max(newRate, Self.minFillRate)
+            state.fillRate = ceiling.map { min(floored, $0) } ?? floored
         }
     }
 
@@ -222,16 +241,27 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
 
     /// The rate the server allows, measured at the throttle of a request let go at
     /// `throttledAt`: successes per second among the requests let go over a stretch before it
-    /// during which the server had every request it could take (the limiter was holding
-    /// requests back, or was off with every worker sending), so none of its room went unused.
-    /// The stretch starts at the previous throttle when there is one in it (the server's bucket
-    /// was empty at both ends, so the count is off by less than one request), else `rateWindow`
-    /// earlier, or as long as it takes to see `estimateSamples` at a low rate (the bucket may have
-    /// held some then: the count can be high by its size). Nil with fewer than `minSamples`.
+    /// during which the limiter was holding requests back, so the server had every request it
+    /// could take and none of its room went unused. Two stretches: from `rateWindow` earlier (or
+    /// as long as it takes to see `estimateSamples` at a low rate; the server's bucket may have
+    /// held some at its start, so the count can be high by its size), and from the previous
+    /// throttled request (the bucket was empty at both ends: off by less than one request). The
+    /// lower of the two that have `minSamples`; nil when neither has, or the limiter is not pacing.
     static func serverRate(_ state: State, now: Double, throttledAt: Double, previousThrottle: Double?) -> Double? {
-        guard let steadySince = state.enabled ? state.pacedSince : state.firstRelease else { return nil }
+        guard state.enabled, let steadySince = state.pacedSince else { return nil }
+        // Throttles can come back sooner than successes: a request let go in the stretch and
+        // not answered yet counts as a success (an overstatement costs a throttle soon, an
+        // understatement seconds under the limit).
         func successes(from start: Double) -> Double {
-            Double(state.recent.count { !$0.throttled && $0.released > start && $0.released <= throttledAt })
+            let inside = { (released: Double) in released > start && released <= throttledAt }
+            var answered = 0
+            var succeeded = 0
+            for response in state.recent where inside(response.released) {
+                answered += 1
+                if response.passed { succeeded += 1 }
+            }
+            let unanswered = max(0, state.releases.count(where: inside) - answered)
+            return Double(succeeded + unanswered)
         }
         var estimate: Double? = nil
         let sent = rates(state, now: now, window: rateWindow).sent
@@ -279,7 +309,7 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
         for response in state.recent.reversed() {
             if now - response.time > window { break }
             count += 1
-            if !response.throttled { succeeded += 1 }
+            if response.passed { succeeded += 1 }
         }
         return (Double(count) / span, Double(succeeded) / span, span)
     }
