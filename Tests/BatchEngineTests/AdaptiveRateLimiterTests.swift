@@ -226,13 +226,20 @@ struct AdaptiveRateLimiterTests {
         try await clock.sendAnswered(40, every: 0.025, through: limiter)
         limiter.record(try await limiter.acquire(), throttled: true)
         _ = try await paced(60, through: limiter, clock: clock, rate: 1000, burst: 1000)
-        // A throttle now: what got through while paced is all that was sent, so the measured rate
-        // is not below it; the rate must not go up, and the next success must not jump either.
-        let before = limiter.currentRate
+        // A throttle while paced: the rate goes to 0.9x what got through.
         limiter.record(try await limiter.acquire(), throttled: true)
-        #expect(limiter.currentRate <= before)
+        let reduced = limiter.currentRate
+        // Three requests go out at the lowered rate, unanswered; a fourth is throttled. The last
+        // second holds the faster sends from before the reduction and the unanswered three count
+        // as let through, so this throttle measures more than is being sent now.
+        var inFlight: [RateTicket] = []
+        for _ in 0..<3 { inFlight.append(try await limiter.acquire()) }
+        limiter.record(try await limiter.acquire(), throttled: true)
+        #expect(limiter.reductionCount == 3)
+        #expect(limiter.currentRate <= reduced, "a throttle raised the rate from \(reduced) to \(limiter.currentRate)")
         let afterThrottle = limiter.currentRate
-        limiter.record(try await limiter.acquire(), throttled: false)
+        // Their answers: the curve starts from where the throttle left the rate, no jump.
+        for ticket in inFlight { limiter.record(ticket, throttled: false) }
         #expect(limiter.currentRate <= afterThrottle * 1.02, "\(afterThrottle) then \(limiter.currentRate)")
     }
 }
