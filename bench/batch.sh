@@ -120,6 +120,7 @@ run_one() {
 }
 
 header() { printf "%-16s %8s %9s %10s %7s %9s %7s %s\n" tool seconds rows/s cpu/1krows calls throttled failed "$1"; }
+median() { printf "%s\n" "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 for scenario in $SCENARIOS; do
     case $scenario in
@@ -130,14 +131,23 @@ for scenario in $SCENARIOS; do
             echo
             echo "== latency: $rows rows, +${LATENCY}s per call, concurrency 8, $RUNS runs each (alternating)"
             header ""
+            declare -A cpus=() walls=()
             for _ in $(seq "$RUNS"); do
                 for tool in swift boto3; do
                     run_one "$tool" "$rows"
                     printf "%-16s %8s %9s %10s %7s %9s %7s\n" "${RESULT[0]}" "${RESULT[1]}" \
                         "$(calc "$rows / ${RESULT[1]}" 1)" "$(calc "${RESULT[2]} * 1000 / $rows" 2)" \
                         "${RESULT[3]}" "${RESULT[5]}" "${RESULT[6]}"
+                    cpus[$tool]+="${RESULT[2]} "
+                    walls[$tool]+="${RESULT[1]} "
                 done
             done
+            # shellcheck disable=SC2086
+            swift_cpu=$(median ${cpus[swift]}) boto3_cpu=$(median ${cpus[boto3]})
+            # shellcheck disable=SC2086
+            echo "medians: wall $(median ${walls[swift]}) s vs $(median ${walls[boto3]}) s;" \
+                "cpu/1krows $(calc "$swift_cpu * 1000 / $rows" 2) vs $(calc "$boto3_cpu * 1000 / $rows" 2)" \
+                "(swift/boto3 $(calc "$swift_cpu / $boto3_cpu" 3)x)"
             ;;
         throttled)
             rows=$THROTTLED_ROWS
@@ -146,6 +156,7 @@ for scenario in $SCENARIOS; do
             echo
             echo "== throttled: $rows rows, the proxy allows $RATE calls/s (+${LATENCY}s per call), concurrency 8, $RUNS runs each"
             header "ideal(s) ratio"
+            declare -A ratios=() throttles=()
             for _ in $(seq "$RUNS"); do
                 for tool in swift boto3-adaptive; do
                     run_one "$tool" "$rows"
@@ -153,8 +164,13 @@ for scenario in $SCENARIOS; do
                     printf "%-16s %8s %9s %10s %7s %9s %7s %s %s\n" "${RESULT[0]}" "${RESULT[1]}" \
                         "$(calc "$rows / ${RESULT[1]}" 1)" "$(calc "${RESULT[2]} * 1000 / $rows" 2)" \
                         "${RESULT[3]}" "${RESULT[5]}" "${RESULT[6]}" "$ideal" "$(calc "${RESULT[1]} / $ideal" 2)x"
+                    ratios[$tool]+="$(calc "${RESULT[1]} / $ideal" 4) "
+                    throttles[$tool]+="${RESULT[5]} "
                 done
             done
+            # shellcheck disable=SC2086
+            echo "medians: time/ideal $(median ${ratios[swift]})x vs $(median ${ratios[boto3-adaptive]})x;" \
+                "throttled calls $(median ${throttles[swift]}) vs $(median ${throttles[boto3-adaptive]})"
             ;;
         *) echo "bench: unknown scenario $scenario" >&2; exit 2 ;;
     esac
