@@ -5,7 +5,30 @@ struct HTTP1Exchange: Sendable {
     var request: ByteBuffer
     var timeout: TimeAmount
     var maxResponseBytes: Int
-    var promise: EventLoopPromise<HTTP1Answer>
+    var responder: HTTP1Responder
+}
+
+/// Where an exchange's answer goes. The handler completes it exactly once: it takes the
+/// exchange out of its state before completing it. A continuation is resumed directly (the
+/// caller's task waits on it, with no future in between); a promise is for callers that may
+/// complete the exchange themselves too (a second completion of a promise is ignored).
+enum HTTP1Responder: Sendable {
+    case continuation(UnsafeContinuation<HTTP1Answer, any Error>)
+    case promise(EventLoopPromise<HTTP1Answer>)
+
+    func succeed(_ answer: HTTP1Answer) {
+        switch self {
+        case .continuation(let continuation): continuation.resume(returning: answer)
+        case .promise(let promise): promise.succeed(answer)
+        }
+    }
+
+    func fail(_ error: any Error) {
+        switch self {
+        case .continuation(let continuation): continuation.resume(throwing: error)
+        case .promise(let promise): promise.fail(error)
+        }
+    }
 }
 
 /// A whole response, and whether the connection may carry another request.
@@ -33,7 +56,7 @@ struct HTTP1TransportError: Error, Sendable, CustomStringConvertible {
 
 /// The client end of one HTTP/1.1 connection: writes one request at a time (no pipelining) and
 /// parses the answer with `HTTP1ResponseParser`. Every state change happens on the channel's
-/// event loop; the exchange's promise is completed exactly once.
+/// event loop; the exchange's responder is completed exactly once.
 final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = HTTP1Exchange
@@ -52,7 +75,7 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
         guard self.exchange == nil else {
-            exchange.promise.fail(
+            exchange.responder.fail(
                 HTTP1TransportError(kind: .connection, detail: "connection already has a request in flight"))
             promise?.fail(ChannelError.inappropriateOperationForState)
             return
@@ -138,9 +161,9 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         deadline = nil
         switch result {
         case .success(let response):
-            exchange.promise.succeed(HTTP1Answer(response: response, reusable: !close && context.channel.isActive))
+            exchange.responder.succeed(HTTP1Answer(response: response, reusable: !close && context.channel.isActive))
         case .failure(let error):
-            exchange.promise.fail(error)
+            exchange.responder.fail(error)
         }
         if close { context.close(promise: nil) }
     }

@@ -316,23 +316,30 @@ public final class AWSHTTPClient: HTTPTransport {
     private func exchange(_ bytes: ByteBuffer, on channel: any Channel, timeout: Duration) async throws
         -> HTTP1Answer
     {
-        let promise = channel.eventLoop.makePromise(of: HTTP1Answer.self)
-        let exchange = HTTP1Exchange(
-            request: bytes, timeout: TimeAmount(timeout), maxResponseBytes: settings.maxResponseBytes, promise: promise)
+        let timeout = TimeAmount(timeout)
+        let maxBytes = settings.maxResponseBytes
         return try await withTaskCancellationHandler {
             if channel.eventLoop.inEventLoop && channel.isActive {
                 // On the channel's own event loop with the channel open, the write reaches the
-                // handler now, which from then on answers the exchange whatever happens (a failed
-                // socket write closes the channel, which fails the exchange).
-                channel.writeAndFlush(exchange, promise: nil)
-            } else {
-                channel.writeAndFlush(exchange).whenFailure { error in
-                    // A write that fails never reaches the handler's promise bookkeeping when the
-                    // channel is already closed; fail the exchange here (a second failure is
-                    // ignored by the handler, which no longer holds it).
-                    promise.fail(
-                        HTTP1TransportError(kind: .notAnswered, detail: "could not send the request: \(error)"))
+                // handler now (it is the pipeline's last handler), which from then on answers
+                // the exchange exactly once whatever happens (a failed socket write closes the
+                // channel, which fails the exchange): the task waits on its own continuation.
+                return try await withUnsafeThrowingContinuation { continuation in
+                    channel.writeAndFlush(
+                        HTTP1Exchange(
+                            request: bytes, timeout: timeout, maxResponseBytes: maxBytes,
+                            responder: .continuation(continuation)),
+                        promise: nil)
                 }
+            }
+            let promise = channel.eventLoop.makePromise(of: HTTP1Answer.self)
+            channel.writeAndFlush(
+                HTTP1Exchange(
+                    request: bytes, timeout: timeout, maxResponseBytes: maxBytes, responder: .promise(promise))
+            ).whenFailure { error in
+                // A write that fails never reaches the handler when the channel is already
+                // closed; fail the exchange here (a second failure is ignored by the promise).
+                promise.fail(HTTP1TransportError(kind: .notAnswered, detail: "could not send the request: \(error)"))
             }
             return try await promise.futureResult.get()
         } onCancel: {
