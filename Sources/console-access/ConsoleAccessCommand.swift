@@ -1,3 +1,4 @@
+import AWSQuery
 import ArgumentParser
 import ConsoleAccess
 import NIOCore
@@ -29,7 +30,9 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
         // handled in one wake-up and no task hops threads (about 8% less CPU in a batch than
         // one loop per core; see BENCHMARKS.md).
         NIOSingletons.groupLoopCountSuggestion = 1
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        // A statically linked binary cannot install the loop as the global executor: its tasks
+        // then prefer the loop as their executor, to the same effect.
+        let loopRunsJobs = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         // A parent may have started us with signals blocked (children of threads that block
         // them inherit the mask); SIGINT and SIGTERM must reach the graceful stop.
         var signals = sigset_t()
@@ -38,11 +41,11 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
         sigaddset(&signals, SIGTERM)
         sigprocmask(SIG_UNBLOCK, &signals, nil)
         do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
+            if !loopRunsJobs, #available(macOS 15.0, *) {
+                let loop = EventLoopTaskExecutor(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+                try await withTaskExecutorPreference(loop) { try await parseAndRun() }
             } else {
-                try command.run()
+                try await parseAndRun()
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
@@ -50,6 +53,15 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
                 Glibc.exit(ExitStatus.usage.rawValue)
             }
             exit(withError: error)
+        }
+    }
+
+    private static func parseAndRun() async throws {
+        var command = try parseAsRoot()
+        if var asyncCommand = command as? AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try command.run()
         }
     }
 }
