@@ -219,6 +219,16 @@ struct QueryClientTests {
         }
     }
 
+    @Test("scrubbing: secrets of 4 characters or more, ASCII or not, and only those")
+    func scrubRules() {
+        #expect(Redaction.scrub("pw Abc1 and Abc1", secrets: ["Abc1"]) == "pw <redacted> and <redacted>")
+        #expect(Redaction.scrub("the cat", secrets: ["cat"]) == "the cat")
+        // Three characters in six bytes: still too short to redact.
+        #expect(Redaction.scrub("an ééé", secrets: ["ééé"]) == "an ééé")
+        #expect(Redaction.scrub("pw Grüße!", secrets: ["Grüße"]) == "pw <redacted>!")
+        #expect(Redaction.scrub("nothing here", secrets: ["Hunter2-Secret", ""]) == "nothing here")
+    }
+
     @Test("clock skew is named when a signature error comes with a far-off Date")
     func clockSkew() async throws {
         let skewed = Date().addingTimeInterval(3600)

@@ -260,10 +260,15 @@ public enum Redaction {
         var text = text
         // A byte search settles it for ASCII secrets; others go to Foundation's search, which also
         // finds canonically equivalent spellings.
-        for secret in secrets
-        where secret.count >= 4
-            && (!secret.utf8.allSatisfy { $0 < 0x80 } || text.utf8.firstRange(of: secret.utf8) != nil)
-        {
+        // Secrets under 4 characters are left alone (they would redact common words); an ASCII
+        // secret's length in bytes is its length in characters, so `count` (which walks
+        // grapheme boundaries) is needed only for the others.
+        for secret in secrets where secret.utf8.count >= 4 {
+            if secret.utf8.allSatisfy({ $0 < 0x80 }) {
+                guard text.utf8.firstRange(of: secret.utf8) != nil else { continue }
+            } else if secret.count < 4 {
+                continue
+            }
             text = text.replacingOccurrences(of: secret, with: "<redacted>")
         }
         return text
