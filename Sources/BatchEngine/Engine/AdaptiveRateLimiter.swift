@@ -162,7 +162,11 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
     public func record(_ ticket: RateTicket, outcome: RateOutcome) {
         state.withLockedValue { state in
             let now = clock()
-            Self.remember(&state, Response(time: now, released: ticket.releasedAt, outcome: outcome))
+            if state.firstResponse == nil { state.firstResponse = now }
+            Self.append(Response(time: now, released: ticket.releasedAt, outcome: outcome), to: &state.recent, at: now)
+            {
+                $0.time
+            }
             let newRate: Double
             if outcome == .throttled {
                 state.throttles += 1
@@ -177,18 +181,16 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
                     // just under it, climb back slowly, probe beyond it gently.
                     state.lastMaxRate = served
                     state.reducedBy = Self.estimateBeta
-                    state.scale = Self.estimateScale * max(state.lastMaxRate, Self.minFillRate)
                 } else {
                     // Nothing measured: the SDK's rule, applied to the rate requests were let go
                     // at (early throttles come back before the successes, so answers alone
                     // understate it): the limiter's while it holds requests back.
-                    let sent = Self.rates(state, now: now, window: Self.rateWindow).sent
+                    let sent = Self.sentRate(state, now: now, window: Self.rateWindow)
                     let released = max(Self.releaseRate(state, now: now, window: Self.rateWindow), sent)
                     state.lastMaxRate =
                         !state.enabled
                         ? released : state.pacedSince != nil ? state.fillRate : min(released, state.fillRate)
                     state.reducedBy = Self.beta
-                    state.scale = Self.scaleConstant
                 }
                 state.lastMaxRate = max(state.lastMaxRate, Self.minFillRate)
                 state.lastThrottleTime = now
@@ -197,10 +199,11 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
                 // starts from the current rate (and climbs to a little above it).
                 if state.enabled, state.lastMaxRate * state.reducedBy > state.fillRate {
                     state.lastMaxRate = state.fillRate / state.reducedBy
-                    state.scale =
-                        state.reducedBy == Self.beta
-                        ? Self.scaleConstant : Self.estimateScale * max(state.lastMaxRate, Self.minFillRate)
                 }
+                // Measured: a curve scaled to the rate; unmeasured: the SDK's.
+                state.scale =
+                    state.reducedBy == Self.beta
+                    ? Self.scaleConstant : Self.estimateScale * max(state.lastMaxRate, Self.minFillRate)
                 newRate = state.lastMaxRate * state.reducedBy
                 if !state.enabled {
                     state.enabled = true
@@ -214,7 +217,7 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
                 // Never more than twice what is actually being sent (the SDK rule), so an idle
                 // stretch cannot grow a burst; but not below where the last reduction put it
                 // (requests held back by retry waits are not a sign of a lower limit).
-                let sent = Self.rates(state, now: now, window: Self.rateWindow).sent
+                let sent = Self.sentRate(state, now: now, window: Self.rateWindow)
                 newRate = min(calculated, max(2 * sent, state.lastMaxRate * state.reducedBy, Self.minFillRate))
             }
             // The floor keeps a limiter that was cut hard from stalling; the ceiling wins over it.
@@ -223,19 +226,14 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
         }
     }
 
-    static func remember(_ state: inout State, _ response: Response) {
-        if state.firstResponse == nil { state.firstResponse = response.time }
-        state.recent.append(response)
-        // Readers look back at most `maxRateWindow`; older entries go in one sweep once they
-        // span twice that, so a call does not shift the whole history.
-        if let first = state.recent.first,
-            response.time - first.time > 2 * maxRateWindow
-                || state.recent.count > 2 * maxHistory
-        {
-            state.recent.removeFirst(
-                max(
-                    state.recent.firstIndex { response.time - $0.time <= maxRateWindow } ?? 0,
-                    state.recent.count - maxHistory))
+    /// Appends to a history kept in time order. Readers look back at most `maxRateWindow`; older
+    /// entries go in one sweep once they span twice that (or there are twice `maxHistory`), so
+    /// a call does not shift the whole history.
+    static func append<Entry>(_ entry: Entry, to history: inout [Entry], at now: Double, time: (Entry) -> Double) {
+        history.append(entry)
+        if let first = history.first, now - time(first) > 2 * maxRateWindow || history.count > 2 * maxHistory {
+            history.removeFirst(
+                max(history.firstIndex { now - time($0) <= maxRateWindow } ?? 0, history.count - maxHistory))
         }
     }
 
@@ -264,7 +262,7 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
             return Double(succeeded + unanswered)
         }
         var estimate: Double? = nil
-        let sent = rates(state, now: now, window: rateWindow).sent
+        let sent = sentRate(state, now: now, window: rateWindow)
         let window = min(max(estimateSamples / max(sent, 1), rateWindow), maxRateWindow)
         let windowStart = max(throttledAt - window, steadySince)
         if throttledAt - windowStart >= estimateHistory {
@@ -283,11 +281,7 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
 
     static func rememberRelease(_ state: inout State, at time: Double) {
         if state.firstRelease == nil { state.firstRelease = time }
-        state.releases.append(time)
-        if let first = state.releases.first, time - first > 2 * maxRateWindow || state.releases.count > 2 * maxHistory {
-            state.releases.removeFirst(
-                max(state.releases.firstIndex { time - $0 <= maxRateWindow } ?? 0, state.releases.count - maxHistory))
-        }
+        append(time, to: &state.releases, at: time) { $0 }
     }
 
     /// Requests let go per second over the last `window` seconds (or since the first, if sooner;
@@ -299,18 +293,12 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
         return Double(count) / span
     }
 
-    /// Responses per second and successful responses per second over the last `window`
-    /// seconds (or since the first response, if sooner; at least a quarter second), and that span.
-    static func rates(_ state: State, now: Double, window: Double) -> (sent: Double, succeeded: Double, span: Double) {
-        guard let first = state.firstResponse, !state.recent.isEmpty else { return (0, 0, 0) }
+    /// Responses per second over the last `window` seconds (or since the first response, if
+    /// sooner; at least a quarter second).
+    static func sentRate(_ state: State, now: Double, window: Double) -> Double {
+        guard let first = state.firstResponse else { return 0 }
         let span = max(min(now - first, window), 0.25)
-        var count = 0
-        var succeeded = 0
-        for response in state.recent.reversed() {
-            if now - response.time > window { break }
-            count += 1
-            if response.passed { succeeded += 1 }
-        }
-        return (Double(count) / span, Double(succeeded) / span, span)
+        let count = state.recent.reversed().prefix { now - $0.time <= window }.count
+        return Double(count) / span
     }
 }
