@@ -21,6 +21,15 @@ struct AdaptiveRateLimiterTests {
             }
         }
 
+        /// A limiter turned on by a throttle after a second at 40/s, all through: unpaced,
+        /// nothing says the server was saturated, so the SDK's 0.7x of the 40/s sent.
+        func limiterOnAfterThrottle() async throws -> AdaptiveRateLimiter {
+            let limiter = limiter()
+            try await sendAnswered(40, every: 0.025, through: limiter)
+            limiter.record(try await limiter.acquire(), throttled: true)
+            return limiter
+        }
+
         func limiter(ceiling: Double? = nil) -> AdaptiveRateLimiter {
             AdaptiveRateLimiter(
                 ceiling: ceiling, clock: { self.now.withLockedValue { $0 } },
@@ -100,11 +109,7 @@ struct AdaptiveRateLimiterTests {
     @Test("paced faster than the server allows: the rate settles just under what gets through")
     func measuredRate() async throws {
         let clock = FakeClock()
-        let limiter = clock.limiter()
-        // A second at 40/s, all through; then a throttle. Unpaced, nothing says the server was
-        // saturated: the SDK's 0.7x of the 40/s sent.
-        try await clock.sendAnswered(40, every: 0.025, through: limiter)
-        limiter.record(try await limiter.acquire(), throttled: true)
+        let limiter = try await clock.limiterOnAfterThrottle()
         let first = limiter.currentRate
         #expect(first > 26 && first < 30, "\(first)")
         // The server allows 20/s with room for one request: paced requests are throttled until
@@ -205,9 +210,7 @@ struct AdaptiveRateLimiterTests {
     @Test("faults and timeouts neither lower nor raise the rate")
     func faults() async throws {
         let clock = FakeClock()
-        let limiter = clock.limiter()
-        try await clock.sendAnswered(40, every: 0.025, through: limiter)
-        limiter.record(try await limiter.acquire(), throttled: true)
+        let limiter = try await clock.limiterOnAfterThrottle()
         let rate = limiter.currentRate
         for _ in 0..<50 {
             let ticket = try await limiter.acquire()
@@ -221,10 +224,8 @@ struct AdaptiveRateLimiterTests {
     @Test("a throttle that measures more than is being sent leaves the rate where it is, then and after")
     func neverUpOnThrottle() async throws {
         let clock = FakeClock()
-        let limiter = clock.limiter()
         // Limiter on at 0.7 x 40/s; then paced requests all through for a while (the cubic climbs).
-        try await clock.sendAnswered(40, every: 0.025, through: limiter)
-        limiter.record(try await limiter.acquire(), throttled: true)
+        let limiter = try await clock.limiterOnAfterThrottle()
         _ = try await paced(60, through: limiter, clock: clock, rate: 1000, burst: 1000)
         // A throttle while paced: the rate goes to 0.9x what got through.
         limiter.record(try await limiter.acquire(), throttled: true)
