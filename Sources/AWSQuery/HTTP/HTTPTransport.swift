@@ -318,6 +318,9 @@ public final class AWSHTTPClient: HTTPTransport {
     {
         let timeout = TimeAmount(timeout)
         let maxBytes = settings.maxResponseBytes
+        func exchange(answering responder: HTTP1Responder) -> HTTP1Exchange {
+            HTTP1Exchange(request: bytes, timeout: timeout, maxResponseBytes: maxBytes, responder: responder)
+        }
         return try await withTaskCancellationHandler {
             if channel.eventLoop.inEventLoop && channel.isActive {
                 // On the channel's own event loop with the channel open, the write reaches the
@@ -325,18 +328,11 @@ public final class AWSHTTPClient: HTTPTransport {
                 // the exchange exactly once whatever happens (a failed socket write closes the
                 // channel, which fails the exchange): the task waits on its own continuation.
                 return try await withUnsafeThrowingContinuation { continuation in
-                    channel.writeAndFlush(
-                        HTTP1Exchange(
-                            request: bytes, timeout: timeout, maxResponseBytes: maxBytes,
-                            responder: .continuation(continuation)),
-                        promise: nil)
+                    channel.writeAndFlush(exchange(answering: .continuation(continuation)), promise: nil)
                 }
             }
             let promise = channel.eventLoop.makePromise(of: HTTP1Answer.self)
-            channel.writeAndFlush(
-                HTTP1Exchange(
-                    request: bytes, timeout: timeout, maxResponseBytes: maxBytes, responder: .promise(promise))
-            ).whenFailure { error in
+            channel.writeAndFlush(exchange(answering: .promise(promise))).whenFailure { error in
                 // A write that fails never reaches the handler when the channel is already
                 // closed; fail the exchange here (a second failure is ignored by the promise).
                 promise.fail(HTTP1TransportError(kind: .notAnswered, detail: "could not send the request: \(error)"))

@@ -25,7 +25,7 @@ public struct QueryResponse: Sendable {
     /// The `<ActionResult>` element, or the root when the action returns no result.
     public var result: XMLTree {
         // Compared on bytes: `hasSuffix` on `String` walks grapheme boundaries.
-        root.children.first { $0.name.utf8.count >= 6 && $0.name.utf8.suffix(6).elementsEqual("Result".utf8) } ?? root
+        root.children.first { $0.name.utf8.suffix(6).elementsEqual("Result".utf8) } ?? root
     }
 }
 
