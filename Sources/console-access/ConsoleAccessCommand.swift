@@ -23,16 +23,11 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
 
     /// Runs the command, mapping usage errors to exit code 2 (argument-parser's default is 64).
     static func main() async {
-        // Swift Concurrency's jobs run on the event loops that do the HTTP I/O, so a call's
-        // continuation does not hop between thread pools (it halves the CPU of a batch).
-        // One event loop thread: the tool's work is small requests waiting on the network, and
-        // with every task, connection and timer on one thread, answers that arrive together are
-        // handled in one wake-up and no task hops threads (about 8% less CPU in a batch than
-        // one loop per core; see BENCHMARKS.md).
+        // One event loop thread does everything: the tool's work is small requests waiting on
+        // the network, and with every task, connection and timer on one thread, answers that
+        // arrive together are handled in one wake-up and no task hops threads (about 8% less CPU
+        // in a batch than one loop per core; see BENCHMARKS.md).
         NIOSingletons.groupLoopCountSuggestion = 1
-        // A statically linked binary cannot install the loop as the global executor: its tasks
-        // then prefer the loop as their executor, to the same effect.
-        let loopRunsJobs = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         // A parent may have started us with signals blocked (children of threads that block
         // them inherit the mask); SIGINT and SIGTERM must reach the graceful stop.
         var signals = sigset_t()
@@ -41,10 +36,19 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
         sigaddset(&signals, SIGTERM)
         sigprocmask(SIG_UNBLOCK, &signals, nil)
         do {
-            if !loopRunsJobs, #available(macOS 15.0, *) {
+            if #available(macOS 15.0, *) {
+                // The command's tasks prefer the loop as their task executor, so they run on
+                // the thread that does the HTTP I/O and an answer resumes its caller without a
+                // thread hop. (Not NIO's global-executor takeover: it runs jobs as the loop's
+                // *serial* executor, so wherever the code asks for the generic executor (the
+                // entry of a nonisolated async function, the return from a wait) the runtime
+                // found the task on another executor and enqueued it once more: about one
+                // extra job per API call, a tenth of a batch's CPU. It also needs a runtime
+                // hook that a statically linked binary does not export.)
                 let loop = EventLoopTaskExecutor(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
                 try await withTaskExecutorPreference(loop) { try await parseAndRun() }
             } else {
+                _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
                 try await parseAndRun()
             }
         } catch {

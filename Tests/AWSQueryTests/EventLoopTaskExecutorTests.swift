@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
@@ -30,5 +31,37 @@ struct EventLoopTaskExecutorTests {
         // Without the preference, the same code does not run on that loop.
         #expect(!loop.inEventLoop)
         try await group.shutdownGracefully()
+    }
+
+    @Test("nonisolated async calls on it need no further job; a resumption from the loop needs one")
+    func noExtraJobs() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let enqueued = NIOLockedValueBox(0)
+        let executor = EventLoopTaskExecutor(eventLoop: loop, onEnqueue: { enqueued.withLockedValue { $0 += 1 } })
+        let (calls, resumptions, sum) = await withTaskExecutorPreference(executor) {
+            let start = enqueued.withLockedValue { $0 }
+            var sum = 0
+            for value in 0..<100 { sum += await Self.nonisolatedWork(value) }
+            let afterCalls = enqueued.withLockedValue { $0 }
+            for value in 0..<100 {
+                // As an HTTP answer does: the loop resumes the waiting task.
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                    loop.execute { continuation.resume() }
+                }
+                sum += await Self.nonisolatedWork(value)
+            }
+            let afterWaits = enqueued.withLockedValue { $0 }
+            return (afterCalls - start, afterWaits - afterCalls, sum)
+        }
+        #expect(sum == 2 * (0..<100).reduce(0, +))
+        #expect(calls == 0)
+        #expect(resumptions == 100)
+        try await group.shutdownGracefully()
+    }
+
+    /// A nonisolated async function that does not suspend.
+    static func nonisolatedWork(_ value: Int) async -> Int {
+        value
     }
 }

@@ -236,7 +236,7 @@ public struct QueryClient: Sendable {
         return AWSServiceError(
             code: code.isEmpty ? "Unknown" : code, message: Redaction.scrub(message, secrets: secrets),
             httpStatus: status, requestId: requestId, fault: fault, action: action,
-            serverDate: response.header("Date").flatMap(ISO8601.parseHTTPDate), localDate: received)
+            dateHeader: response.header("Date"), localDate: received)
     }
 
     static func snippet(_ body: [UInt8], secrets: [String]) -> String {

@@ -16,7 +16,16 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
     /// The API action that failed, e.g. `CreateLoginProfile`.
     public let action: String
     /// The server's `Date` header, when it sent one: used to tell clock skew apart.
-    public let serverDate: Date?
+    public var serverDate: Date? {
+        switch serverDateSource {
+        case .none: return nil
+        case .date(let date): return date
+        // Parsed only when asked for: most error answers (`NoSuchEntity`, `EntityAlreadyExists`)
+        // are handled without it.
+        case .header(let text): return ISO8601.parseHTTPDate(text)
+        }
+    }
+    private var serverDateSource: ServerDate
     /// The local clock when the response arrived.
     public let localDate: Date?
 
@@ -30,8 +39,31 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
         self.requestId = requestId
         self.fault = fault
         self.action = action
-        self.serverDate = serverDate
+        self.serverDateSource = serverDate.map(ServerDate.date) ?? .none
         self.localDate = localDate
+    }
+
+    /// An error whose server date is the text of an HTTP `Date` header, parsed when first read.
+    init(
+        code: String, message: String, httpStatus: Int, requestId: String?, fault: Fault?, action: String,
+        dateHeader: String?, localDate: Date?
+    ) {
+        self.init(
+            code: code, message: message, httpStatus: httpStatus, requestId: requestId, fault: fault, action: action,
+            localDate: localDate)
+        if let dateHeader { serverDateSource = .header(dateHeader) }
+    }
+
+    public static func == (lhs: AWSServiceError, rhs: AWSServiceError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.httpStatus == rhs.httpStatus
+            && lhs.requestId == rhs.requestId && lhs.fault == rhs.fault && lhs.action == rhs.action
+            && lhs.serverDate == rhs.serverDate && lhs.localDate == rhs.localDate
+    }
+
+    private enum ServerDate: Sendable {
+        case none
+        case date(Date)
+        case header(String)
     }
 
     /// How far the local clock is from the server's, when both are known (positive: local is ahead).
