@@ -10,8 +10,11 @@
 #      the ideal (calls that got through / RATE), throttled calls, failed rows; boto3 in its
 #      `adaptive` retry mode.
 #
-# Environment: SWIFT, RUNS (runs of each tool per scenario, alternating; default 2), ROWS,
-# THROTTLED_ROWS, LATENCY, RATE, SCENARIOS (default "latency throttled").
+# Both measure the release binary as `make install` ships it (Swift runtime linked statically;
+# DYNAMIC=1 for a dynamically linked one).
+#
+# Environment: SWIFT, SWIFT_FLAGS, DYNAMIC, RUNS (runs of each tool per scenario, alternating;
+# default 2), ROWS, THROTTLED_ROWS, LATENCY, RATE, SCENARIOS (default "latency throttled").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT="${SWIFT:-swift}"

@@ -1,5 +1,12 @@
 import NIOCore
 
+/// An open connection: its channel, and the handler at the end of its pipeline (to be used on
+/// the channel's event loop only).
+struct HTTP1Connection: Sendable {
+    let channel: any Channel
+    let handler: NIOLoopBound<HTTP1ClientHandler>
+}
+
 /// One request on the wire: the encoded bytes, and where its answer goes.
 struct HTTP1Exchange: Sendable {
     var request: ByteBuffer
@@ -63,6 +70,8 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = ByteBuffer
 
     private var exchange: HTTP1Exchange?
+    /// While the handler is in a pipeline (for `send`).
+    private var context: ChannelHandlerContext?
     private var parser = HTTP1ResponseParser(maxBodyBytes: 0)
     /// When the exchange in flight times out.
     private var deadline: NIODeadline?
@@ -72,13 +81,41 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
     private var timerDeadline = NIODeadline.distantFuture
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Starts an exchange: as a `write` of it to the channel and a flush would, without the
+    /// pipeline's type-erased path (this is the pipeline's last handler). On the event loop only.
+    func send(_ exchange: HTTP1Exchange) {
+        guard let context else {
+            exchange.responder.fail(HTTP1TransportError(kind: .notAnswered, detail: "the connection is closed"))
+            return
+        }
+        guard begin(exchange, context) else { return }
+        context.writeAndFlush(wrapOutboundOut(exchange.request), promise: nil)
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
+        guard begin(exchange, context) else {
+            promise?.fail(ChannelError.inappropriateOperationForState)
+            return
+        }
+        context.write(wrapOutboundOut(exchange.request), promise: promise)
+    }
+
+    /// Takes `exchange` as the one in flight and arms its timeout; fails it (returning false)
+    /// when another is in flight.
+    private func begin(_ exchange: HTTP1Exchange, _ context: ChannelHandlerContext) -> Bool {
         guard self.exchange == nil else {
             exchange.responder.fail(
                 HTTP1TransportError(kind: .connection, detail: "connection already has a request in flight"))
-            promise?.fail(ChannelError.inappropriateOperationForState)
-            return
+            return false
         }
         self.exchange = exchange
         parser = HTTP1ResponseParser(maxBodyBytes: exchange.maxResponseBytes)
@@ -89,7 +126,7 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             timer?.cancel()
             armTimer(context, at: deadline)
         }
-        context.write(wrapOutboundOut(exchange.request), promise: promise)
+        return true
     }
 
     private func armTimer(_ context: ChannelHandlerContext, at deadline: NIODeadline) {

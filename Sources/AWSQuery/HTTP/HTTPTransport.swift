@@ -78,23 +78,31 @@ public struct HTTPResponseData: Sendable {
     /// false, stopping there, at a line without a `:`.
     @discardableResult
     static func forEachHeader(
-        in block: [UInt8], _ body: (ArraySlice<UInt8>, ArraySlice<UInt8>) -> Bool
+        in block: [UInt8], _ body: (Slice<UnsafeBufferPointer<UInt8>>, Slice<UnsafeBufferPointer<UInt8>>) -> Bool
     ) -> Bool {
-        var start = 0
-        while start < block.count {
-            var end = block[start...].firstIndex(of: 10) ?? block.count
-            let next = end + 1
-            if end > start && block[end - 1] == 13 { end -= 1 }
-            if end > start {
-                guard let colon = block[start..<end].firstIndex(of: UInt8(ascii: ":")) else { return false }
-                var value = block[(colon + 1)..<end]
-                while let first = value.first, ASCII.isBlank(first) { value = value.dropFirst() }
-                while let last = value.last, ASCII.isBlank(last) { value = value.dropLast() }
-                if !body(block[start..<colon], value) { return true }
+        // On the bytes themselves: this runs for every response (the parser reads the framing
+        // headers), and array slicing costs more than the search.
+        block.withUnsafeBufferPointer { bytes in
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != 10 { end += 1 }
+                let next = end + 1
+                if end > start && bytes[end - 1] == 13 { end -= 1 }
+                if end > start {
+                    var colon = start
+                    while colon < end && bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+                    guard colon < end else { return false }
+                    var valueStart = colon + 1
+                    var valueEnd = end
+                    while valueStart < valueEnd && ASCII.isBlank(bytes[valueStart]) { valueStart += 1 }
+                    while valueEnd > valueStart && ASCII.isBlank(bytes[valueEnd - 1]) { valueEnd -= 1 }
+                    if !body(bytes[start..<colon], bytes[valueStart..<valueEnd]) { return true }
+                }
+                start = next
             }
-            start = next
+            return true
         }
-        return true
     }
 }
 
@@ -144,7 +152,7 @@ public final class AWSHTTPClient: HTTPTransport {
     struct IdlePool {
         struct Host {
             var key: String
-            var idle: [(channel: any Channel, since: NIODeadline)]
+            var idle: [(connection: HTTP1Connection, since: NIODeadline)]
         }
         var hosts: [Host] = []
         var isShutDown = false
@@ -192,7 +200,7 @@ public final class AWSHTTPClient: HTTPTransport {
         let channels = pool.withLockedValue { pool in
             pool.isShutDown = true
             defer { pool.hosts = [] }
-            return pool.hosts.flatMap { $0.idle.map(\.channel) }
+            return pool.hosts.flatMap { $0.idle.map(\.connection.channel) }
         }
         for channel in channels {
             try? await channel.close()
@@ -206,11 +214,12 @@ public final class AWSHTTPClient: HTTPTransport {
         // arrives: that request is sent again once, on a new connection.
         var mayRetryStale = true
         while true {
-            let (channel, reused) = try await connection(for: url)
+            let (connection, reused) = try await connection(for: url)
+            let channel = connection.channel
             do {
-                let answer = try await exchange(bytes, on: channel, timeout: timeout)
+                let answer = try await exchange(bytes, on: connection, timeout: timeout)
                 if answer.reusable {
-                    release(channel, key: url.poolKey)
+                    release(connection, key: url.poolKey)
                 } else {
                     channel.close(promise: nil)
                 }
@@ -243,21 +252,21 @@ public final class AWSHTTPClient: HTTPTransport {
 
     // MARK: - Connections
 
-    private func connection(for url: RequestURL) async throws -> (any Channel, reused: Bool) {
+    private func connection(for url: RequestURL) async throws -> (HTTP1Connection, reused: Bool) {
         let now = NIODeadline.now()
-        let (idle, stale): ((any Channel)?, [any Channel]) = try pool.withLockedValue { pool in
+        let (idle, stale): (HTTP1Connection?, [any Channel]) = try pool.withLockedValue { pool in
             guard !pool.isShutDown else {
                 throw HTTP1TransportError(kind: .connection, detail: "the HTTP client was shut down")
             }
             var stale: [any Channel] = []
             let host = pool.index(of: url.poolKey)
             // An idle connection on the event loop this task runs on sends without a thread hop.
-            pool.hosts[host].idle.moveLast { $0.channel.eventLoop.inEventLoop }
+            pool.hosts[host].idle.moveLast { $0.connection.channel.eventLoop.inEventLoop }
             while let candidate = pool.hosts[host].idle.popLast() {
-                if candidate.channel.isActive && now - candidate.since < Self.maxIdleTime {
-                    return (candidate.channel, stale)
+                if candidate.connection.channel.isActive && now - candidate.since < Self.maxIdleTime {
+                    return (candidate.connection, stale)
                 }
-                stale.append(candidate.channel)
+                stale.append(candidate.connection.channel)
             }
             return (nil, stale)
         }
@@ -266,18 +275,18 @@ public final class AWSHTTPClient: HTTPTransport {
         return (try await connect(url), false)
     }
 
-    private func release(_ channel: any Channel, key: String) {
+    private func release(_ connection: HTTP1Connection, key: String) {
         let keep = pool.withLockedValue { pool in
             guard !pool.isShutDown else { return false }
             let host = pool.index(of: key)
             guard pool.hosts[host].idle.count < settings.maxConnectionsPerHost else { return false }
-            pool.hosts[host].idle.append((channel, NIODeadline.now()))
+            pool.hosts[host].idle.append((connection, NIODeadline.now()))
             return true
         }
-        if !keep { channel.close(promise: nil) }
+        if !keep { connection.channel.close(promise: nil) }
     }
 
-    private func connect(_ url: RequestURL) async throws -> any Channel {
+    private func connect(_ url: RequestURL) async throws -> HTTP1Connection {
         let tlsContext = url.isTLS ? try tlsContext() : nil
         let serverName = url.isIPAddress ? nil : url.host
         // A new connection lives on the event loop this task runs on, when it runs on one.
@@ -293,7 +302,11 @@ public final class AWSHTTPClient: HTTPTransport {
                     try channel.pipeline.syncOperations.addHandler(HTTP1ClientHandler())
                 }
             }
-        return try await bootstrap.connect(host: url.host, port: url.port).get()
+        return try await bootstrap.connect(host: url.host, port: url.port).flatMapThrowing { channel in
+            // On the channel's event loop: its pipeline can be read synchronously.
+            let handler = try channel.pipeline.syncOperations.handler(type: HTTP1ClientHandler.self)
+            return HTTP1Connection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+        }.get()
     }
 
     private func tlsContext() throws -> NIOSSLContext {
@@ -313,9 +326,10 @@ public final class AWSHTTPClient: HTTPTransport {
         }
     }
 
-    private func exchange(_ bytes: ByteBuffer, on channel: any Channel, timeout: Duration) async throws
+    private func exchange(_ bytes: ByteBuffer, on connection: HTTP1Connection, timeout: Duration) async throws
         -> HTTP1Answer
     {
+        let channel = connection.channel
         let timeout = TimeAmount(timeout)
         let maxBytes = settings.maxResponseBytes
         func exchange(answering responder: HTTP1Responder) -> HTTP1Exchange {
@@ -323,12 +337,13 @@ public final class AWSHTTPClient: HTTPTransport {
         }
         return try await withTaskCancellationHandler {
             if channel.eventLoop.inEventLoop && channel.isActive {
-                // On the channel's own event loop with the channel open, the write reaches the
-                // handler now (it is the pipeline's last handler), which from then on answers
-                // the exchange exactly once whatever happens (a failed socket write closes the
-                // channel, which fails the exchange): the task waits on its own continuation.
+                // On the channel's own event loop with the channel open, the handler takes the
+                // exchange now (directly: the pipeline's type-erased write and its dynamic casts
+                // cost more than the rest of sending), and from then on answers it exactly once
+                // whatever happens (a failed socket write closes the channel, which fails the
+                // exchange): the task waits on its own continuation.
                 return try await withUnsafeThrowingContinuation { continuation in
-                    channel.writeAndFlush(exchange(answering: .continuation(continuation)), promise: nil)
+                    connection.handler.value.send(exchange(answering: .continuation(continuation)))
                 }
             }
             let promise = channel.eventLoop.makePromise(of: HTTP1Answer.self)

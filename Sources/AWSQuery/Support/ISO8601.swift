@@ -1,47 +1,70 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Timestamp formatting and parsing without shared formatter state.
 public enum ISO8601 {
     /// `2015-08-30T12:36:00Z`
     public static func format(_ date: Date) -> String {
-        let c = utcComponents(date)
-        return digits(
-            [(c.year, 4), (c.month, 2), (c.day, 2), (c.hour, 2), (c.minute, 2), (c.second, 2)],
-            separators: ["-", "-", "T", ":", ":", "Z"])
+        write(utcComponents(date), dateSeparator: UInt8(ascii: "-"), timeSeparator: UInt8(ascii: ":"))
     }
 
     /// `20150830T123600Z`, the SigV4 `x-amz-date` form.
     public static func amzDate(_ date: Date) -> String {
-        let c = utcComponents(date)
+        write(utcComponents(date), dateSeparator: nil, timeSeparator: nil)
+    }
+
+    /// `2026-11-23T09:30:00.123Z`: `format` with milliseconds (rounded to the nearest).
+    public static func formatWithMilliseconds(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let (seconds, millisecond) = CivilCalendar.floorDivide(milliseconds, 1000)
+        return write(
+            utcComponents(seconds: seconds), dateSeparator: UInt8(ascii: "-"), timeSeparator: UInt8(ascii: ":"),
+            milliseconds: Int(millisecond))
+    }
+
+    /// Year, month, day, `T`, hours, minutes, seconds, optional `.mmm`, `Z`; the separators go
+    /// between the date's and the time's fields. Written in place (a batch formats one for every
+    /// request it signs and every report row); a year outside 0...9999 takes the general path.
+    static func write(
+        _ c: Components, dateSeparator: UInt8?, timeSeparator: UInt8?, milliseconds: Int? = nil
+    ) -> String {
         guard (0...9999).contains(c.year) else {
-            return digits(
-                [(c.year, 4), (c.month, 2), (c.day, 2), (c.hour, 2), (c.minute, 2), (c.second, 2)],
-                separators: ["", "", "T", "", "", "Z"])
+            let date = dateSeparator.map { String(UnicodeScalar($0)) } ?? ""
+            let time = timeSeparator.map { String(UnicodeScalar($0)) } ?? ""
+            var fields = [(c.year, 4), (c.month, 2), (c.day, 2), (c.hour, 2), (c.minute, 2), (c.second, 2)]
+            var separators = [date, date, "T", time, time]
+            if let milliseconds {
+                fields.append((milliseconds, 3))
+                separators.append(".")
+            }
+            return digits(fields, separators: separators + ["Z"])
         }
-        // Signed once per request: 16 bytes written in place, no arrays.
-        return String(unsafeUninitializedCapacity: 16) { out in
-            func put(_ value: Int, _ width: Int, at offset: Int) {
+        let count = 16 + (dateSeparator == nil ? 0 : 2) + (timeSeparator == nil ? 0 : 2) + (milliseconds == nil ? 0 : 4)
+        return String(unsafeUninitializedCapacity: count) { out in
+            var offset = 0
+            func put(_ value: Int, _ width: Int, then separator: UInt8?) {
                 var value = value
                 for index in stride(from: offset + width - 1, through: offset, by: -1) {
                     out[index] = UInt8(ascii: "0") + UInt8(value % 10)
                     value /= 10
                 }
+                offset += width
+                if let separator {
+                    out[offset] = separator
+                    offset += 1
+                }
             }
-            put(c.year, 4, at: 0)
-            put(c.month, 2, at: 4)
-            put(c.day, 2, at: 6)
-            out[8] = UInt8(ascii: "T")
-            put(c.hour, 2, at: 9)
-            put(c.minute, 2, at: 11)
-            put(c.second, 2, at: 13)
-            out[15] = UInt8(ascii: "Z")
-            return 16
+            put(c.year, 4, then: dateSeparator)
+            put(c.month, 2, then: dateSeparator)
+            put(c.day, 2, then: UInt8(ascii: "T"))
+            put(c.hour, 2, then: timeSeparator)
+            put(c.minute, 2, then: timeSeparator)
+            if let milliseconds {
+                put(c.second, 2, then: UInt8(ascii: "."))
+                put(milliseconds, 3, then: UInt8(ascii: "Z"))
+            } else {
+                put(c.second, 2, then: UInt8(ascii: "Z"))
+            }
+            return offset
         }
     }
 
@@ -134,14 +157,9 @@ public enum ISO8601 {
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else {
             return nil
         }
-        var tm = tm()
-        tm.tm_year = Int32(year - 1900)
-        tm.tm_mon = Int32(month - 1)
-        tm.tm_mday = Int32(day)
-        tm.tm_hour = Int32(hour)
-        tm.tm_min = Int32(minute)
-        tm.tm_sec = Int32(second)
-        let seconds = timegm(&tm)
+        let seconds = CivilCalendar.seconds(
+            year: Int64(year), month: Int64(month), day: Int64(day), hour: Int64(hour), minute: Int64(minute),
+            second: Int64(second))
         return Date(timeIntervalSince1970: Double(seconds) - Double(offset) + fraction)
     }
 
@@ -154,14 +172,14 @@ public enum ISO8601 {
         else { return nil }
         let time = parts[4].split(separator: ":")
         guard time.count == 3, let h = Int(time[0]), let m = Int(time[1]), let sec = Int(time[2]) else { return nil }
-        var tm = tm()
-        tm.tm_year = Int32(year - 1900)
-        tm.tm_mon = Int32(monthIndex)
-        tm.tm_mday = Int32(day)
-        tm.tm_hour = Int32(h)
-        tm.tm_min = Int32(m)
-        tm.tm_sec = Int32(sec)
-        return Date(timeIntervalSince1970: Double(timegm(&tm)))
+        // Whatever a server sends, nothing out of range reaches the arithmetic.
+        guard (1...9999).contains(year), (1...31).contains(day), (0..<24).contains(h), (0..<60).contains(m),
+            (0..<61).contains(sec)
+        else { return nil }
+        let seconds = CivilCalendar.seconds(
+            year: Int64(year), month: Int64(monthIndex + 1), day: Int64(day), hour: Int64(h), minute: Int64(m),
+            second: Int64(sec))
+        return Date(timeIntervalSince1970: Double(seconds))
     }
 
     struct Components {
@@ -169,11 +187,14 @@ public enum ISO8601 {
     }
 
     static func utcComponents(_ date: Date) -> Components {
-        var t = time_t(date.timeIntervalSince1970.rounded(.down))
-        var result = tm()
-        gmtime_r(&t, &result)
+        utcComponents(seconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    static func utcComponents(seconds: Int64) -> Components {
+        let (days, daySeconds) = CivilCalendar.floorDivide(seconds, 86_400)
+        let (year, month, day) = CivilCalendar.civil(fromDays: days)
         return Components(
-            year: Int(result.tm_year) + 1900, month: Int(result.tm_mon) + 1, day: Int(result.tm_mday),
-            hour: Int(result.tm_hour), minute: Int(result.tm_min), second: Int(result.tm_sec))
+            year: Int(year), month: Int(month), day: Int(day), hour: Int(daySeconds / 3600),
+            minute: Int(daySeconds / 60 % 60), second: Int(daySeconds % 60))
     }
 }
