@@ -43,7 +43,7 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
         self.localDate = localDate
     }
 
-    /// An error whose server date is the text of an HTTP `Date` header, parsed when first read.
+    /// An error whose server date is the text of an HTTP `Date` header, parsed only when read.
     init(
         code: String, message: String, httpStatus: Int, requestId: String?, fault: Fault?, action: String,
         dateHeader: String?, localDate: Date?
