@@ -100,3 +100,23 @@ extension ISO8601Tests {
         #expect(ISO8601.formatWithMilliseconds(date) == "10000-01-01T00:00:00.000Z")
     }
 }
+
+extension ISO8601Tests {
+    @Test("a service error's server date is the same whether given as a date or as its Date header")
+    func serviceErrorDates() {
+        func error(_ date: Date?) -> AWSServiceError {
+            AWSServiceError(code: "X", message: "m", httpStatus: 400, action: "A", serverDate: date)
+        }
+        func error(header: String?) -> AWSServiceError {
+            AWSServiceError(
+                code: "X", message: "m", httpStatus: 400, requestId: nil, fault: nil, action: "A", dateHeader: header,
+                localDate: nil)
+        }
+        let date = Date(timeIntervalSince1970: 784_111_777)
+        #expect(error(header: "Sun, 06 Nov 1994 08:49:37 GMT").serverDate == date)
+        #expect(error(header: "Sun, 06 Nov 1994 08:49:37 GMT") == error(date))
+        #expect(error(header: "Sun, 06 Nov 1994 08:49:38 GMT") != error(date))
+        #expect(error(header: "not a date") == error(nil))
+        #expect(error(header: nil) == error(nil))
+    }
+}

@@ -16,15 +16,7 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
     /// The API action that failed, e.g. `CreateLoginProfile`.
     public let action: String
     /// The server's `Date` header, when it sent one: used to tell clock skew apart.
-    public var serverDate: Date? {
-        switch serverDateSource {
-        case .none: return nil
-        case .date(let date): return date
-        // Parsed only when asked for: most error answers (`NoSuchEntity`, `EntityAlreadyExists`)
-        // are handled without it.
-        case .header(let text): return ISO8601.parseHTTPDate(text)
-        }
-    }
+    public var serverDate: Date? { serverDateSource.value }
     private var serverDateSource: ServerDate
     /// The local clock when the response arrived.
     public let localDate: Date?
@@ -54,16 +46,23 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
         if let dateHeader { serverDateSource = .header(dateHeader) }
     }
 
-    public static func == (lhs: AWSServiceError, rhs: AWSServiceError) -> Bool {
-        lhs.code == rhs.code && lhs.message == rhs.message && lhs.httpStatus == rhs.httpStatus
-            && lhs.requestId == rhs.requestId && lhs.fault == rhs.fault && lhs.action == rhs.action
-            && lhs.serverDate == rhs.serverDate && lhs.localDate == rhs.localDate
-    }
-
-    private enum ServerDate: Sendable {
+    /// The server's date as given, or as the header text, parsed only when asked for: most error
+    /// answers (`NoSuchEntity`, `EntityAlreadyExists`) are handled without it. Equal when the
+    /// dates are, however each was given.
+    private enum ServerDate: Sendable, Equatable {
         case none
         case date(Date)
         case header(String)
+
+        var value: Date? {
+            switch self {
+            case .none: return nil
+            case .date(let date): return date
+            case .header(let text): return ISO8601.parseHTTPDate(text)
+            }
+        }
+
+        static func == (lhs: ServerDate, rhs: ServerDate) -> Bool { lhs.value == rhs.value }
     }
 
     /// How far the local clock is from the server's, when both are known (positive: local is ahead).

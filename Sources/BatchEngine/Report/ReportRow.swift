@@ -146,8 +146,9 @@ public enum ReportTimestamp {
             guard byte(19, is: "."), let value = number(20..<23) else { return nil }
             milli = value
         }
-        let days = CivilCalendar.days(fromYear: year, month: month, day: day)
-        let total = ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milli
+        let seconds = CivilCalendar.seconds(
+            year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        let total = seconds * 1000 + milli
         return Date(timeIntervalSince1970: Double(total) / 1000)
     }
 
