@@ -12,7 +12,7 @@ SWIFT_FLAGS  ?=
 # uses about an eighth less CPU in a batch than a dynamically linked one (BENCHMARKS.md).
 RELEASE      := -c release --static-swift-stdlib
 
-.PHONY: all setup setup-libcsv setup-moto setup-time build release test lint format clean demo bench bench-validate bench-batch install
+.PHONY: all setup setup-libcsv setup-moto setup-time build release test lint format clean demo bench bench-validate bench-batch install fuzz
 
 all: build
 
@@ -69,6 +69,12 @@ install: setup-libcsv
 	.build/release/console-access --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/console-access.fish
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/console-access and completions for bash, zsh and fish"
 
+## fuzz: each libFuzzer target (XML reader, HTTP response path, shared config parser, CSV reader)
+## for FUZZ_SECONDS seconds (default 60) with AddressSanitizer; see docs/fuzzing.md
+FUZZ_SECONDS ?= 60
+fuzz: setup-libcsv
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 
@@ -87,4 +93,4 @@ bench-batch: setup setup-time
 	SWIFT=$(SWIFT) SWIFT_FLAGS="$(SWIFT_FLAGS)" bench/batch.sh
 
 clean:
-	rm -rf .build .demo
+	rm -rf .build .build-fuzz .demo

@@ -88,8 +88,15 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
+        // libFuzzer targets (`make fuzz`): each is also a plain executable that replays files.
+        .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"),
+        .executableTarget(name: "fuzz-xml", dependencies: ["AWSQuery", "FuzzSupport"], path: "Fuzz/fuzz-xml"),
+        .executableTarget(name: "fuzz-config", dependencies: ["AWSQuery", "FuzzSupport"], path: "Fuzz/fuzz-config"),
+        .executableTarget(name: "fuzz-csv", dependencies: ["CSVStream", "FuzzSupport"], path: "Fuzz/fuzz-csv"),
         .testTarget(name: "CSVStreamTests", dependencies: ["CSVStream", "TestSupport"]),
-        .testTarget(name: "AWSQueryTests", dependencies: ["AWSQuery", "TestSupport"]),
+        // AWS's SigV4 test suite (Apache-2.0, with its LICENSE and NOTICE) is data read by the tests.
+        .testTarget(
+            name: "AWSQueryTests", dependencies: ["AWSQuery", "TestSupport"], exclude: ["aws-signing-test-suite"]),
         .testTarget(name: "ConsoleAccessTests", dependencies: ["ConsoleAccess", "TestSupport"]),
         .testTarget(name: "BatchEngineTests", dependencies: ["BatchEngine", "TestSupport"]),
         // The executable, run as a user would (it is built with the tests).
