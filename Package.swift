@@ -89,7 +89,8 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         // libFuzzer targets (`make fuzz`): each is also a plain executable that replays files.
-        .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"),
+        .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Fuzz/FuzzSupport"),
         .executableTarget(name: "fuzz-xml", dependencies: ["AWSQuery", "FuzzSupport"], path: "Fuzz/fuzz-xml"),
         .executableTarget(name: "fuzz-config", dependencies: ["AWSQuery", "FuzzSupport"], path: "Fuzz/fuzz-config"),
         .executableTarget(name: "fuzz-csv", dependencies: ["CSVStream", "FuzzSupport"], path: "Fuzz/fuzz-csv"),

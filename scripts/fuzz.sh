@@ -16,7 +16,9 @@ seconds="${FUZZ_SECONDS:-60}"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(xml config csv http)
 scratch=.build-fuzz
-flags=(-c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING)
+# lld: gold crashes (an internal error) on the sanitizer builds' debug info.
+flags=(-c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+    -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld)
 for name in "${targets[@]}"; do
     [ -d "Fuzz/corpus/$name" ] || { echo "fuzz: unknown target '$name'" >&2; exit 2; }
     echo "fuzz: building fuzz-$name" >&2

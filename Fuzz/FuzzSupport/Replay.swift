@@ -39,3 +39,27 @@ public enum FuzzReplay {
         return names.filter { !$0.hasPrefix(".") }.sorted().map { path + "/" + $0 }
     }
 }
+
+#if FUZZING
+    import CFuzzDriver
+
+    /// Runs libFuzzer on `body` (see `fuzz_driver.h`: SwiftPM names an executable's entry
+    /// `<module>_main`, so each target calls this from there).
+    public enum FuzzDriver {
+        nonisolated(unsafe) static var body: (([UInt8]) -> Void)?
+
+        public static func run(
+            _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+            _ body: @escaping ([UInt8]) -> Void
+        ) -> CInt {
+            // libFuzzer calls back on this thread only; the body is set once before it starts.
+            Self.body = body
+            var argc = argc
+            var argv = argv
+            return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+                FuzzDriver.body?(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+                return 0
+            }
+        }
+    }
+#endif

@@ -18,10 +18,9 @@ enum FuzzConfig {
 }
 
 #if FUZZING
-    @_cdecl("LLVMFuzzerTestOneInput")
-    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-        FuzzConfig.run(Array(UnsafeBufferPointer(start: data, count: size)))
-        return 0
+    @_cdecl("fuzz_config_main")
+    public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+        FuzzDriver.run(argc, argv) { FuzzConfig.run($0) }
     }
 #else
     @main enum Replay {

@@ -22,10 +22,9 @@ enum FuzzCSV {
 }
 
 #if FUZZING
-    @_cdecl("LLVMFuzzerTestOneInput")
-    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-        FuzzCSV.run(Array(UnsafeBufferPointer(start: data, count: size)))
-        return 0
+    @_cdecl("fuzz_csv_main")
+    public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+        FuzzDriver.run(argc, argv) { FuzzCSV.run($0) }
     }
 #else
     @main enum Replay {

@@ -20,10 +20,9 @@ enum FuzzXML {
 }
 
 #if FUZZING
-    @_cdecl("LLVMFuzzerTestOneInput")
-    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-        FuzzXML.run(Array(UnsafeBufferPointer(start: data, count: size)))
-        return 0
+    @_cdecl("fuzz_xml_main")
+    public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+        FuzzDriver.run(argc, argv) { FuzzXML.run($0) }
     }
 #else
     @main enum Replay {
