@@ -53,11 +53,13 @@ public struct UserWait: Sendable, Equatable {
     }
 
     /// The wait before try number `retry + 1` (1-based `retry`), or nil when the window is over.
+    /// With a window, there is always a second try (a slow first answer does not use it up).
     func delay(retry: Int, elapsed: Duration) -> Duration? {
-        let remaining = window - elapsed
-        guard remaining > .zero else { return nil }
+        guard window > .zero else { return nil }
         let exponent = min(retry - 1, 20)
         let backoff = min(initialDelay * (1 << exponent), maxDelay)
+        let remaining = window - elapsed
+        guard remaining > .zero else { return retry == 1 ? min(backoff, window) : nil }
         return min(backoff, remaining)
     }
 

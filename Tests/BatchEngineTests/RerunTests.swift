@@ -28,25 +28,9 @@ struct RerunTests {
             aws: Moto.configuration(endpoint: endpoint))
     }
 
+    /// The report's rows, in input order (they are written as they finish).
     func rows(_ config: BatchConfiguration) throws -> [ReportRow] {
-        try ReportReader.readAll(.path(config.reportPath)).rows
-    }
-
-    /// Rewrites the `CreateDate` of `GetLoginProfile` answers for `users` to 2020 (moto cannot
-    /// backdate a profile; IAM would show when it was created).
-    static func backdate(_ users: Set<String>) -> RecordingProxy.ResponseRewrite {
-        { request, response in
-            guard request.formParameters["Action"] == "GetLoginProfile",
-                let user = request.formParameters["UserName"], users.contains(user)
-            else { return response }
-            var response = response
-            let text = String(decoding: response.body, as: UTF8.self)
-            guard let start = text.range(of: "<CreateDate>"), let end = text.range(of: "</CreateDate>") else {
-                return response
-            }
-            response.body = Array((text[..<start.upperBound] + "2020-01-02T03:04:05Z" + text[end.lowerBound...]).utf8)
-            return response
-        }
+        try ReportReader.readAll(.path(config.reportPath)).rows.sorted { $0.line < $1.line }
     }
 
     @Test("60 rows whose first answer is lost: IAM is read, each row reports what this run did; a rerun writes nothing")
@@ -70,7 +54,7 @@ struct RerunTests {
             upstream: Moto.endpoint!,
             rule: { request, index in
                 createFault(request, index) ?? oldFault(request, index) ?? deleteFault(request, index)
-            }, rewrite: Self.backdate(Set(enabled)))
+            }, rewrite: RecordingProxy.profileCreationDates(createdLongAgo: Set(enabled)))
         defer { Task { await proxy.stop() } }
         let lines =
             ["user,action,password"] + fresh.map { "\($0),enable,Lost-Answer-Passw0rd!" }
@@ -214,8 +198,9 @@ struct RerunTests {
         let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
         defer { Task { await proxy.stop() } }
         let config = try configuration(csv, in: dir, endpoint: proxy.url, options: options)
+        // The user appears only after the row has been told it does not exist.
         let creator = Task {
-            try await Task.sleep(for: .milliseconds(500))
+            while !proxy.actions.contains("CreateLoginProfile") { try await Task.sleep(for: .milliseconds(20)) }
             try await Moto.withSession { _, admin, _ in try await admin.createUser(late) }
         }
         let result = await BatchRun.execute(config)

@@ -94,8 +94,10 @@ public final class RecordingProxy: Sendable {
                             userName: request.formParameters["UserName"], status: response.status))
                     return state.rewrite
                 }
+                // Rewritten even when dropped: a rewrite may record what moto did.
+                let answer = rewrite?(request, response) ?? response
                 if fault == .forwardThenDrop { return .dropConnection }
-                return .respond(rewrite?(request, response) ?? response)
+                return .respond(answer)
             } catch {
                 return .respond(HTTPResponseData(status: 502, body: Array("proxy: upstream failed: \(error)".utf8)))
             }
@@ -162,6 +164,40 @@ public final class RecordingProxy: Sendable {
     /// The write actions moto accepted (HTTP 200): the changes that were made through the proxy.
     public var successfulWrites: [ForwardedCall] {
         forwardedCalls.filter { $0.status == 200 && Self.writeActions.contains($0.action) }
+    }
+
+    /// A rewrite that makes `GetLoginProfile` answer with the profile's own creation time, as
+    /// IAM does (moto answers the user's creation time): the moment moto accepted the user's
+    /// `CreateLoginProfile` through this proxy, or 2020-01-02T03:04:05Z for the users in
+    /// `createdLongAgo` (profiles made before the test, which moto cannot backdate).
+    public static func profileCreationDates(createdLongAgo: Set<String> = []) -> ResponseRewrite {
+        let created = NIOLockedValueBox([String: Date]())
+        return { request, response in
+            guard let user = request.formParameters["UserName"], response.status == 200 else { return response }
+            switch request.formParameters["Action"] {
+            case "CreateLoginProfile":
+                created.withLockedValue { $0[user] = Date() }
+                return response
+            case "GetLoginProfile":
+                let date: String
+                if createdLongAgo.contains(user) {
+                    date = "2020-01-02T03:04:05Z"
+                } else if let when = created.withLockedValue({ $0[user] }) {
+                    date = ISO8601.formatWithMilliseconds(when)
+                } else {
+                    return response
+                }
+                var response = response
+                let text = String(decoding: response.body, as: UTF8.self)
+                guard let start = text.range(of: "<CreateDate>"), let end = text.range(of: "</CreateDate>") else {
+                    return response
+                }
+                response.body = Array((text[..<start.upperBound] + date + text[end.lowerBound...]).utf8)
+                return response
+            default:
+                return response
+            }
+        }
     }
 
     public func setRule(_ rule: FaultRule?) {
