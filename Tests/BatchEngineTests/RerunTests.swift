@@ -198,9 +198,9 @@ struct RerunTests {
         let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
         defer { Task { await proxy.stop() } }
         let config = try configuration(csv, in: dir, endpoint: proxy.url, options: options)
-        // The user appears only after the row has been told it does not exist.
+        // The user appears only after moto has answered the first try (NoSuchEntity).
         let creator = Task {
-            while !proxy.actions.contains("CreateLoginProfile") { try await Task.sleep(for: .milliseconds(20)) }
+            while !proxy.forwardedCalls.contains(where: { $0.action == "CreateLoginProfile" }) { try await Task.sleep(for: .milliseconds(20)) }
             try await Moto.withSession { _, admin, _ in try await admin.createUser(late) }
         }
         let result = await BatchRun.execute(config)

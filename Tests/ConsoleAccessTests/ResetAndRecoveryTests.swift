@@ -268,9 +268,9 @@ struct ResetAndRecoveryTests {
     func waitForUser() async throws {
         try await withService { service, admin, proxy in
             let user = Moto.uniqueName("late")
-            // The user appears only after enable has been told it does not exist.
+            // The user appears only after moto has answered the first try (NoSuchEntity).
             let creator = Task {
-                while !proxy.actions.contains("CreateLoginProfile") { try await Task.sleep(for: .milliseconds(20)) }
+                while !proxy.forwardedCalls.contains(where: { $0.action == "CreateLoginProfile" }) { try await Task.sleep(for: .milliseconds(20)) }
                 try await admin.createUser(user)
             }
             let wait = UserWait(window: .seconds(30), initialDelay: .milliseconds(100), maxDelay: .milliseconds(200))
