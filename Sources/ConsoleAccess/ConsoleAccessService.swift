@@ -80,7 +80,8 @@ public struct ConsoleAccessService: Sendable {
         var deletedUncertain = false
         do {
             do {
-                let deleted = try await runTracked(&tracking, attempts: &outcome.attempts, action: "DeleteLoginProfile") {
+                let deleted = try await runTracked(&tracking, attempts: &outcome.attempts, action: "DeleteLoginProfile")
+                {
                     try await iam.deleteLoginProfile(userName: user)
                 }
                 pending = nil

@@ -65,7 +65,8 @@ extension ConsoleAccessService {
                 profileIsNew = false
                 if tracking.answerLost, let sentAt = tracking.firstSentAt {
                     // An attempt's answer was lost: did that attempt create the profile?
-                    switch try await originOfProfile(user: user, sentAt: sentAt, conflict: conflict, outcome: &outcome) {
+                    switch try await originOfProfile(user: user, sentAt: sentAt, conflict: conflict, outcome: &outcome)
+                    {
                     case .thisRun(let date):
                         profileIsNew = true
                         notes.append(

@@ -6,7 +6,8 @@ struct ChangeOptions: ParsableArguments {
     @Flag(
         name: .customLong("reset-existing"),
         help:
-            "Enable: a user who already has console access gets the new temporary password too (as reset does). Off by default: an enabled user keeps their password.")
+            "Enable: a user who already has console access gets the new temporary password too (as reset does). Off by default: an enabled user keeps their password."
+    )
     var resetExisting = false
 
     @Option(

@@ -69,7 +69,8 @@ struct RerunTests {
         for row in report {
             if fresh.contains(row.user) {
                 #expect(row.status == .changed, "\(row.user): \(row.detail)")
-                #expect(row.detail.hasPrefix("login profile created, IAMUserChangePassword attached; "), "\(row.detail)")
+                #expect(
+                    row.detail.hasPrefix("login profile created, IAMUserChangePassword attached; "), "\(row.detail)")
                 #expect(row.detail.contains("after this run sent it"))
             } else if enabled.contains(row.user) {
                 #expect(row.status == .unchanged, "\(row.user): \(row.detail)")
@@ -141,21 +142,25 @@ struct RerunTests {
         let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
         defer { Task { await proxy.stop() } }
         let csv = "user,action,password\n\(user),enable,Rex-Passw0rd-Long!\n"
-        let plan = try configuration(csv, in: dir, endpoint: proxy.url, report: "plan.csv",
+        let plan = try configuration(
+            csv, in: dir, endpoint: proxy.url, report: "plan.csv",
             options: RunOptions(dryRun: true))
         _ = await BatchRun.execute(plan)
-        #expect(try rows(plan).first?.detail
-            == "would change nothing (already as asked); console access already enabled (password not changed)")
+        #expect(
+            try rows(plan).first?.detail
+                == "would change nothing (already as asked); console access already enabled (password not changed)")
         let plain = try configuration(csv, in: dir, endpoint: proxy.url, report: "plain.csv")
         _ = await BatchRun.execute(plain)
         #expect(try rows(plain).first?.status == .unchanged)
         #expect(proxy.successfulWrites.isEmpty)
 
-        let resetPlan = try configuration(csv, in: dir, endpoint: proxy.url, report: "reset-plan.csv",
+        let resetPlan = try configuration(
+            csv, in: dir, endpoint: proxy.url, report: "reset-plan.csv",
             options: RunOptions(dryRun: true, resetExisting: true))
         _ = await BatchRun.execute(resetPlan)
         #expect(try rows(resetPlan).first?.detail == "would: password reset")
-        let reset = try configuration(csv, in: dir, endpoint: proxy.url, report: "reset.csv",
+        let reset = try configuration(
+            csv, in: dir, endpoint: proxy.url, report: "reset.csv",
             options: RunOptions(resetExisting: true))
         _ = await BatchRun.execute(reset)
         #expect(try rows(reset).first?.status == .changed)
@@ -200,7 +205,9 @@ struct RerunTests {
         let config = try configuration(csv, in: dir, endpoint: proxy.url, options: options)
         // The user appears only after moto has answered the first try (NoSuchEntity).
         let creator = Task {
-            while !proxy.forwardedCalls.contains(where: { $0.action == "CreateLoginProfile" }) { try await Task.sleep(for: .milliseconds(20)) }
+            while !proxy.forwardedCalls.contains(where: { $0.action == "CreateLoginProfile" }) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             try await Moto.withSession { _, admin, _ in try await admin.createUser(late) }
         }
         let result = await BatchRun.execute(config)

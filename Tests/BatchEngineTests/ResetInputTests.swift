@@ -30,11 +30,13 @@ struct ResetInputTests {
 
     @Test("a reset row needs a password, like enable; --generate-passwords accepts it; counts by action")
     func password() throws {
-        let input = try load("user,action,password\nalice,reset,\nbob,enable,\ncarol,disable,\ndan,reset,Pw-Long-Enough!\n")
-        #expect(input.rowErrors.map(\.message) == [
-            "reset needs a password; the password cell is empty",
-            "enable needs a password; the password cell is empty",
-        ])
+        let input = try load(
+            "user,action,password\nalice,reset,\nbob,enable,\ncarol,disable,\ndan,reset,Pw-Long-Enough!\n")
+        #expect(
+            input.rowErrors.map(\.message) == [
+                "reset needs a password; the password cell is empty",
+                "enable needs a password; the password cell is empty",
+            ])
         #expect(input.summary.reset == 1)
         #expect(input.summary.invalid == 2)
         let accepted = input.acceptingMissingPasswords()
@@ -51,7 +53,10 @@ struct ResetInputTests {
     @Test("validate counts reset rows apart from enable and disable")
     func validateCounts() {
         let report = InputValidationReport.validate(
-            .bytes(Array("user,action,password\na,reset,Pw-Long-Enough!\nb,RESET-PASSWORD,Pw-Long-Enough!\nc,enable,Pw-Long-Enough!\n".utf8)))
+            .bytes(
+                Array(
+                    "user,action,password\na,reset,Pw-Long-Enough!\nb,RESET-PASSWORD,Pw-Long-Enough!\nc,enable,Pw-Long-Enough!\n"
+                        .utf8)))
         #expect(report.byAction == InputValidationReport.ActionCounts(enable: 1, disable: 0, reset: 2))
         #expect(report.valid == 3)
     }
@@ -62,7 +67,8 @@ struct ResetInputTests {
         let report = dir.path + "/r.csv"
         _ = try dir.write(
             "r.csv.run.json",
-            #"{"complete":true,"dry_run":false,"input":"in.csv","input_sha256":"ab","started_at":"2026-11-23T09:30:00Z","tool":"console-access"}"#)
+            #"{"complete":true,"dry_run":false,"input":"in.csv","input_sha256":"ab","started_at":"2026-11-23T09:30:00Z","tool":"console-access"}"#
+        )
         let record = try #require(try RunRecord.read(forReport: report))
         #expect(record.refused == nil)
         #expect(!record.wasRefused)

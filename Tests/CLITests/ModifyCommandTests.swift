@@ -78,7 +78,9 @@ struct ModifyCommandTests {
             ["modify", "--user", user, "--reset", "--password-env", "NEW_PW", "--endpoint-url", endpoint],
             environment: Self.environment.merging(["NEW_PW": Self.password]) { $1 })
         #expect(resetGone.status == 1)
-        #expect(resetGone.stdout.contains("reset \(user): failed (nothing was changed: no login profile to reset (use enable))"))
+        #expect(
+            resetGone.stdout.contains(
+                "reset \(user): failed (nothing was changed: no login profile to reset (use enable))"))
 
         for result in [enable, fromEnv, reset, resetExisting, disable, again, resetGone] {
             #expect(!result.output.contains(Self.password), "password leaked into output")

@@ -70,7 +70,10 @@ struct RerunCommandTests {
                 #expect(proxy.successfulWrites.isEmpty, "\(file): \(proxy.successfulWrites)")
                 #expect(rows["frank.moss"] == "not-found")
                 #expect(rows["gina lopez"] == "invalid")
-                #expect(rows.filter { !["frank.moss", "gina lopez"].contains($0.key) }.values.allSatisfy { $0 == "unchanged" })
+                #expect(
+                    rows.filter { !["frank.moss", "gina lopez"].contains($0.key) }.values.allSatisfy {
+                        $0 == "unchanged"
+                    })
             case "password-reset.csv":
                 // A reset sets a new password each time it runs: that is what it is for.
                 #expect(result.status == 1)
@@ -95,7 +98,8 @@ struct RerunCommandTests {
                 try await admin.createLoginProfile(user, password: "Initial-Passw0rd!")
             }
         }
-        let input = try dir.write("leavers.csv", (["user,action"] + users.map { "\($0),disable" }).joined(separator: "\n"))
+        let input = try dir.write(
+            "leavers.csv", (["user,action"] + users.map { "\($0),disable" }).joined(separator: "\n"))
         let report = dir.path + "/leavers-report.csv"
         let arguments = ["batch", input, "--report", report, "--endpoint-url", Moto.endpoint!]
         let refused = try await CLI.run(arguments + ["--max-disable", "2"], environment: Self.environment)

@@ -270,7 +270,9 @@ struct ResetAndRecoveryTests {
             let user = Moto.uniqueName("late")
             // The user appears only after moto has answered the first try (NoSuchEntity).
             let creator = Task {
-                while !proxy.forwardedCalls.contains(where: { $0.action == "CreateLoginProfile" }) { try await Task.sleep(for: .milliseconds(20)) }
+                while !proxy.forwardedCalls.contains(where: { $0.action == "CreateLoginProfile" }) {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 try await admin.createUser(user)
             }
             let wait = UserWait(window: .seconds(30), initialDelay: .milliseconds(100), maxDelay: .milliseconds(200))

@@ -83,7 +83,8 @@ struct ServiceTests {
             let first = await service.enable(user: user, password: Self.password)
             #expect(first.status == .changed)
             #expect(first.changes == [.policyAttached])
-            #expect(first.detail == "IAMUserChangePassword attached; console access already enabled (password not changed)")
+            #expect(
+                first.detail == "IAMUserChangePassword attached; console access already enabled (password not changed)")
             #expect(!first.passwordWasSet)
             #expect(proxy.actions == ["CreateLoginProfile", "ListAttachedUserPolicies", "AttachUserPolicy"])
 

@@ -94,7 +94,9 @@ public enum BatchRun {
                 try rewriteKeeping(Array(done.values).sorted { $0.line < $1.line }, report: report)
                 writer = try ReportWriter(appendingTo: report)
             } else {
-                if FileManager.default.fileExists(atPath: report), (try? RunRecord.read(forReport: report))?.wasRefused == true {
+                if FileManager.default.fileExists(atPath: report),
+                    (try? RunRecord.read(forReport: report))?.wasRefused == true
+                {
                     // Nothing ran under that report: the rerun its refusal suggested may reuse the path.
                     notes.append("replacing \(report): the run that wrote it was refused before any change")
                     try FileManager.default.removeItem(atPath: report)
