@@ -159,6 +159,29 @@ struct ResetAndRecoveryTests {
         }
     }
 
+    @Test("a lost answer on a reused connection, resent by the HTTP layer itself, is still resolved by reading IAM")
+    func lostAnswerResentByTransport() async throws {
+        try await withService(rule: RecordingProxy.firstPerUser("CreateLoginProfile", .forwardThenDrop)) {
+            service, admin, proxy in
+            proxy.setRewrite(RecordingProxy.profileCreationDates())
+            let user = Moto.uniqueName("resent")
+            try await admin.createUser(user)
+            // A first call opens the keep-alive connection the create then goes out on.
+            var attempts = 0
+            _ = try await service.executor.run(attempts: &attempts) { try await service.iam.getUser(userName: user) }
+            let outcome = await service.enable(user: user, password: Self.password)
+            #expect(outcome.status == .changed)
+            #expect(outcome.changes == [.profileCreated, .policyAttached])
+            #expect(outcome.detail.contains("after this run sent it"), "\(outcome.detail)")
+            // One attempt of the call as the executor sees it, two on the wire: the transport resent it.
+            #expect(outcome.attempts == 3)
+            #expect(
+                proxy.actions == [
+                    "GetUser", "CreateLoginProfile", "CreateLoginProfile", "GetLoginProfile", "AttachUserPolicy",
+                ])
+        }
+    }
+
     @Test("a lost answer whose request never arrived, for a user enabled long ago, stays unchanged")
     func lostAnswerOldProfile() async throws {
         // moto cannot backdate a profile: the proxy shows an old CreateDate, as IAM would.
