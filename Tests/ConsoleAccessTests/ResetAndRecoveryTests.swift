@@ -285,6 +285,24 @@ struct ResetAndRecoveryTests {
         }
     }
 
+    @Test("LimitExceeded for a user who already had console access: nothing changed, password kept, the reason given")
+    func limitExceededExistingProfile() async throws {
+        try await withService(rule: Self.limitExceeded) { service, admin, proxy in
+            let user = Moto.uniqueName("limx")
+            try await admin.createUser(user)
+            try await admin.createLoginProfile(user, password: "Old-Passw0rd!")
+            let outcome = await service.enable(user: user, password: Self.password)
+            #expect(outcome.status == .failed)
+            #expect(outcome.changes.isEmpty)
+            #expect(!outcome.passwordWasSet)
+            #expect(
+                outcome.detail.hasPrefix(
+                    "nothing was changed; console access already enabled (password not changed); IAMUserChangePassword not attached"
+                ))
+            #expect(proxy.actions == ["CreateLoginProfile", "ListAttachedUserPolicies", "AttachUserPolicy"])
+        }
+    }
+
     // MARK: Waiting for the user
 
     @Test("with a wait window, enable retries a missing user until it appears; the detail shows the wait")
