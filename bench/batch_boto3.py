@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
-"""The batch job written the way one would with boto3: the same calls per row as
-`console-access batch`, a thread pool of N, rows of one user in file order, a report CSV.
+"""The batch job written the way a script would do it with boto3: for enable, the seed's two
+calls, create_login_profile then attach_user_policy (attaching an attached policy is a no-op in
+IAM, so a script does not list first; an existing profile is left alone); for disable,
+delete_login_profile and, after NoSuchEntity, get_user. A thread pool of N, rows of one user in
+file order, a report CSV.
 
     bench/batch_boto3.py INPUT.csv REPORT.csv --endpoint-url URL [--threads 8]
                          [--retry-mode standard|adaptive] [--max-attempts 5]
@@ -35,7 +38,7 @@ def retries(response):
 
 
 def enable(iam, policy_arn, user, password):
-    changes, attempts = [], 0
+    changes, attempts, status = [], 0, "changed"
     try:
         attempts += retries(iam.create_login_profile(UserName=user, Password=password, PasswordResetRequired=True)) + 1
         changes.append("profile created")
@@ -45,14 +48,11 @@ def enable(iam, policy_arn, user, password):
             return "not-found", attempts, "no IAM user"
         if code(e) != "EntityAlreadyExists":
             raise
-        attempts += retries(iam.update_login_profile(UserName=user, Password=password, PasswordResetRequired=True)) + 1
-        changes.append("password reset")
-    listed = iam.list_attached_user_policies(UserName=user)
-    attempts += retries(listed) + 1
-    if not any(p["PolicyArn"] == policy_arn for p in listed["AttachedPolicies"]):
-        attempts += retries(iam.attach_user_policy(UserName=user, PolicyArn=policy_arn)) + 1
-        changes.append("policy attached")
-    return "changed", attempts, ", ".join(changes)
+        status = "unchanged"
+        changes.append("already enabled")
+    attempts += retries(iam.attach_user_policy(UserName=user, PolicyArn=policy_arn)) + 1
+    changes.append("policy attached")
+    return status, attempts, ", ".join(changes)
 
 
 def disable(iam, user):

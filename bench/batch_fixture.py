@@ -4,13 +4,15 @@
     bench/batch_fixture.py write ROWS OUT.csv       the input file (seed 42)
     bench/batch_fixture.py setup ROWS ENDPOINT      users and profiles in moto for that file
 
-The rows, in a fixed shuffled order (each its own user unless noted):
-  40%  enable, user without a login profile     CreateLoginProfile, ListAttached, AttachUserPolicy
-  10%  enable, user with a profile and policy   Create (EntityAlreadyExists), Update, ListAttached
+The rows, in a fixed shuffled order (each its own user unless noted), and the calls each makes
+(console-access / the boto3 script):
+  40%  enable, user without a login profile     CreateLoginProfile, AttachUserPolicy (both)
+  10%  enable, user with a profile and policy   Create (EntityAlreadyExists), then ListAttached
+                                                (console-access) / AttachUserPolicy (the script)
   35%  disable, user with a profile             DeleteLoginProfile
   10%  disable, user without a profile          Delete (NoSuchEntity), GetUser
    5%  a second row for a user seen earlier     (disable then enable, in file order)
-So both clients make the same ~1.9 calls per row on average, every one of them a real moto call.
+So both clients make the same ~1.7 calls per row on average, every one of them a real moto call.
 """
 
 import csv

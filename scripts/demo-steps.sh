@@ -34,12 +34,16 @@ set -e
 echo "  exit code $status (1: some rows are not-found or invalid, as this file intends)"
 "$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/report.csv" line,user,action,status,detail,error_code,attempts
 
-step "5. Run it again: safe, nothing left to do (a new report)"
+step "5. Run it again: safe, nothing left to do (a new report; enabled users keep their passwords)"
 "$bin" batch "$here/samples/mixed.csv" --report "$out/report-again.csv" --endpoint-url "$endpoint" \
     --deactivate-access-keys || true
 "$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/report-again.csv" line,user,status,detail
 
-step "6. Access review of every user: console-access review --inactive-days 90 --emit-batch ..."
+step "6. Reset forgotten passwords: console-access batch samples/password-reset.csv (never creates a login profile)"
+"$bin" batch "$here/samples/password-reset.csv" --report "$out/reset.csv" --endpoint-url "$endpoint" || true
+"$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/reset.csv" line,user,action,status,detail,error_code
+
+step "7. Access review of every user: console-access review --inactive-days 90 --emit-batch ..."
 "$bin" review --endpoint-url "$endpoint" --output "$out/review.csv" --inactive-days 90 \
     --emit-batch "$out/inactive-offboarding.csv" || true
 "$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/review.csv" \
@@ -59,4 +63,6 @@ cat <<'TXT'
   console-access validate hr-offboarding.csv
   console-access batch hr-offboarding.csv --report offboarding-dry-run.csv --profile security-ops --dry-run
   console-access batch hr-offboarding.csv --report offboarding-report.csv --profile security-ops --deactivate-access-keys
+  console-access batch new-hires.csv --report onboarding-report.csv --profile security-ops --wait-for-user 2m
+  console-access modify --user ben.okafor --reset --password-stdin --profile security-ops
 TXT

@@ -107,22 +107,29 @@ extension ConsoleAccessService {
 public struct ModifyRequest: Sendable {
     public var user: String
     public var action: ConsoleAction
-    /// Required for `.enable`.
+    /// Required for `.enable` and `.reset`.
     public var password: Password?
     /// With `.disable`: also set every active access key `Inactive`.
     public var deactivateAccessKeys: Bool
+    /// With `.enable`: a user who already has a login profile gets the new password too.
+    public var resetExisting: Bool
+    /// With `.enable`/`.reset`: keep retrying while the user does not exist yet, within this window.
+    public var waitForUser: UserWait
     /// Where and as whom: profile, region, endpoint, credentials, role to assume.
     public var aws: AWSConfiguration
     public var retry: RetryPolicy
 
     public init(
         user: String, action: ConsoleAction, password: Password? = nil, deactivateAccessKeys: Bool = false,
+        resetExisting: Bool = false, waitForUser: UserWait = .none,
         aws: AWSConfiguration = AWSConfiguration(), retry: RetryPolicy = RetryPolicy()
     ) {
         self.user = user
         self.action = action
         self.password = password
         self.deactivateAccessKeys = deactivateAccessKeys
+        self.resetExisting = resetExisting
+        self.waitForUser = waitForUser
         self.aws = aws
         self.retry = retry
     }
@@ -148,7 +155,7 @@ public struct ModifyResult: Sendable {
 
 /// The library entry point.
 public enum ConsoleAccessAPI {
-    /// Enables or disables one user's console access. Makes its own HTTP client and shuts it
+    /// Enables, resets or disables one user's console access. Makes its own HTTP client and shuts it
     /// down; to reuse a session across calls, use `modify(_:session:)`.
     public static func modify(_ request: ModifyRequest) async -> ModifyResult {
         do {
@@ -164,7 +171,7 @@ public enum ConsoleAccessAPI {
         }
     }
 
-    /// Enables or disables one user's console access with an existing session.
+    /// Enables, resets or disables one user's console access with an existing session.
     public static func modify(_ request: ModifyRequest, session: AWSSession) async -> ModifyResult {
         let logger = request.aws.logger
         let notStarted = Outcome(
@@ -177,10 +184,10 @@ public enum ConsoleAccessAPI {
                     message: problem.description),
                 caller: nil, notes: [], setupError: nil)
         }
-        if request.action == .enable {
+        if request.action.takesPassword {
+            let missing = "\(request.action.rawValue) needs a password"
             let problem: String? =
-                request.password.map { $0.isEmpty ? "enable needs a password" : $0.problem?.description }
-                ?? "enable needs a password"
+                request.password.map { $0.isEmpty ? missing : $0.problem?.description } ?? missing
             if let problem {
                 return ModifyResult(
                     outcome: Outcome(
@@ -202,7 +209,12 @@ public enum ConsoleAccessAPI {
         let outcome: Outcome
         switch request.action {
         case .enable:
-            outcome = await service.enable(user: request.user, password: request.password ?? Password(""))
+            outcome = await service.enable(
+                user: request.user, password: request.password ?? Password(""), resetExisting: request.resetExisting,
+                waitForUser: request.waitForUser)
+        case .reset:
+            outcome = await service.reset(
+                user: request.user, password: request.password ?? Password(""), waitForUser: request.waitForUser)
         case .disable:
             outcome = await service.disable(user: request.user, deactivateAccessKeys: request.deactivateAccessKeys)
         }

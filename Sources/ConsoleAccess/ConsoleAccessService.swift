@@ -2,8 +2,8 @@ import AWSQuery
 import Foundation
 import Logging
 
-/// The console-access core: validates, then enables or disables one user's console access,
-/// each API call retried on its own, and returns an `Outcome` saying exactly what changed.
+/// The console-access core: validates, then enables, resets or disables one user's console
+/// access, each API call retried on its own, and returns an `Outcome` saying exactly what changed.
 public struct ConsoleAccessService: Sendable {
     public static let changePasswordPolicyName = "IAMUserChangePassword"
 
@@ -47,9 +47,9 @@ public struct ConsoleAccessService: Sendable {
     ) -> String? {
         if let problem = Validation.checkUserName(user) { return problem.description }
         switch action {
-        case .enable:
+        case .enable, .reset:
             if passwordWillBeGenerated && password == nil { return nil }
-            guard let password, !password.isEmpty else { return "enable needs a password" }
+            guard let password, !password.isEmpty else { return "\(action.rawValue) needs a password" }
             if let problem = password.problem { return problem.description }
             if let policy = passwordPolicy {
                 let violations = policy.violations(of: password)
@@ -64,49 +64,6 @@ public struct ConsoleAccessService: Sendable {
         return nil
     }
 
-    // MARK: Enable
-
-    /// Creates the login profile (or resets its password when one exists), always with
-    /// `PasswordResetRequired=true`, then attaches `IAMUserChangePassword` unless attached.
-    public func enable(user: String, password: Password) async -> Outcome {
-        var outcome = Outcome(user: user, action: .enable, status: .changed)
-        if let problem = localProblem(user: user, action: .enable, password: password) {
-            return refused(outcome, problem)
-        }
-        do {
-            do {
-                let created = try await executor.run(attempts: &outcome.attempts) {
-                    try await iam.createLoginProfile(
-                        userName: user, password: password.revealed, passwordResetRequired: true)
-                }
-                outcome.requestId = created.requestId
-                outcome.changes.append(.profileCreated)
-            } catch let error as AWSServiceError where error.code == "EntityAlreadyExists" {
-                let updated = try await executor.run(attempts: &outcome.attempts) {
-                    try await iam.updateLoginProfile(
-                        userName: user, password: password.revealed, passwordResetRequired: true)
-                }
-                outcome.requestId = updated.requestId
-                outcome.changes.append(.passwordReset)
-            }
-            let attached = try await executor.run(attempts: &outcome.attempts) {
-                try await iam.listAttachedUserPolicies(userName: user)
-            }
-            outcome.requestId = attached.requestId
-            if !attached.value.contains(where: { $0.policyArn == changePasswordPolicyArn }) {
-                let attach = try await executor.run(attempts: &outcome.attempts) {
-                    try await iam.attachUserPolicy(userName: user, policyArn: changePasswordPolicyArn)
-                }
-                outcome.requestId = attach.requestId
-                outcome.changes.append(.policyAttached)
-            }
-            outcome.detail = Self.describe(outcome.changes)
-            return outcome
-        } catch {
-            return failed(outcome, error, notFoundMeansUser: outcome.changes.isEmpty)
-        }
-    }
-
     // MARK: Disable
 
     /// Deletes the login profile. No profile is `unchanged`; no user is `not-found`. With
@@ -117,21 +74,35 @@ public struct ConsoleAccessService: Sendable {
             return refused(outcome, problem)
         }
         var notes: [String] = []
+        var tracking = CallTracking()
+        var pending: String? = "DeleteLoginProfile"
+        // A lost answer followed by NoSuchEntity: the profile is gone, by this run or before it.
+        var deletedUncertain = false
         do {
             do {
-                let deleted = try await executor.run(attempts: &outcome.attempts) {
+                let deleted = try await runTracked(&tracking, attempts: &outcome.attempts, action: "DeleteLoginProfile")
+                {
                     try await iam.deleteLoginProfile(userName: user)
                 }
+                pending = nil
                 outcome.requestId = deleted.requestId
                 outcome.changes.append(.profileDeleted)
             } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                pending = nil
                 // No profile, or no user? GetUser tells them apart.
                 do {
                     let found = try await executor.run(attempts: &outcome.attempts) {
                         try await iam.getUser(userName: user)
                     }
                     outcome.requestId = found.requestId
-                    notes.append("no login profile (console access already disabled)")
+                    if tracking.answerLost {
+                        deletedUncertain = true
+                        notes.append(
+                            "no login profile now (console access disabled); an answer to DeleteLoginProfile was lost, so whether this run deleted it or it was already gone cannot be known"
+                        )
+                    } else {
+                        notes.append("no login profile (console access already disabled)")
+                    }
                 } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
                     outcome.status = .notFound
                     outcome.errorCode = error.code
@@ -160,77 +131,18 @@ public struct ConsoleAccessService: Sendable {
                     notes.append("no active access keys")
                 }
             }
-            outcome.status = outcome.changes.isEmpty ? .unchanged : .changed
+            // Most likely this run's lost request deleted it: reported `changed`, the doubt in detail.
+            outcome.status = outcome.changes.isEmpty && !deletedUncertain ? .unchanged : .changed
             outcome.detail = ([Self.describe(outcome.changes, keys: outcome.deactivatedKeys)] + notes)
                 .filter { !$0.isEmpty }.joined(separator: "; ")
             return outcome
         } catch {
-            return failed(outcome, error, notFoundMeansUser: false)
-        }
-    }
-
-    // MARK: Dry run
-
-    /// Reads the current state and says what `enable`/`disable` would change, changing nothing.
-    public func plan(
-        user: String, action: ConsoleAction, password: Password?, deactivateAccessKeys: Bool = false,
-        passwordWillBeGenerated: Bool = false
-    ) async -> Outcome {
-        var outcome = Outcome(user: user, action: action, status: .planned)
-        if let problem = localProblem(
-            user: user, action: action, password: password, passwordWillBeGenerated: passwordWillBeGenerated)
-        {
-            return refused(outcome, problem)
-        }
-        do {
-            let found: AWSResult<IAMUser>
-            do {
-                found = try await executor.run(attempts: &outcome.attempts) { try await iam.getUser(userName: user) }
-            } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
-                outcome.status = .notFound
-                outcome.errorCode = error.code
-                outcome.message = error.message
-                outcome.requestId = error.requestId
-                outcome.detail = "no IAM user named \(user)"
-                return outcome
+            var failure = failed(outcome, error, notFoundMeansUser: false)
+            if let pending, tracking.answerLost {
+                failure.detail =
+                    "an answer to \(pending) was lost and its retries failed: whether IAM applied it is unknown (check the user before rerunning)"
             }
-            outcome.requestId = found.requestId
-            let hasProfile: Bool
-            do {
-                let profile = try await executor.run(attempts: &outcome.attempts) {
-                    try await iam.getLoginProfile(userName: user)
-                }
-                outcome.requestId = profile.requestId
-                hasProfile = true
-            } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
-                hasProfile = false
-            }
-            switch action {
-            case .enable:
-                outcome.changes.append(hasProfile ? .passwordReset : .profileCreated)
-                let attached = try await executor.run(attempts: &outcome.attempts) {
-                    try await iam.listAttachedUserPolicies(userName: user)
-                }
-                if !attached.value.contains(where: { $0.policyArn == changePasswordPolicyArn }) {
-                    outcome.changes.append(.policyAttached)
-                }
-            case .disable:
-                if hasProfile { outcome.changes.append(.profileDeleted) }
-                if deactivateAccessKeys {
-                    let keys = try await executor.run(attempts: &outcome.attempts) {
-                        try await iam.listAccessKeys(userName: user)
-                    }
-                    outcome.deactivatedKeys = keys.value.filter { $0.status == .active }.map(\.accessKeyId)
-                    if !outcome.deactivatedKeys.isEmpty { outcome.changes.append(.accessKeysDeactivated) }
-                }
-            }
-            outcome.detail =
-                outcome.changes.isEmpty
-                ? "would change nothing (already as asked)"
-                : "would: " + Self.describe(outcome.changes, keys: outcome.deactivatedKeys)
-            return outcome
-        } catch {
-            return failed(outcome, error, notFoundMeansUser: false)
+            return failure
         }
     }
 

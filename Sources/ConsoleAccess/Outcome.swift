@@ -2,11 +2,16 @@ import AWSQuery
 
 /// What a row asks for.
 public enum ConsoleAction: String, Sendable, Codable, CaseIterable {
-    /// Create or reset the console password (reset required at first sign-in) and attach
-    /// `IAMUserChangePassword`.
+    /// Create the console password (reset required at first sign-in) and attach
+    /// `IAMUserChangePassword`. A user who already has one keeps it (unless asked to reset it).
     case enable
     /// Delete the console password (and, when asked, deactivate access keys).
     case disable
+    /// Set a new temporary console password on an existing login profile; never creates one.
+    case reset
+
+    /// Reset and enable rows carry a password (the row's own or a generated one).
+    public var takesPassword: Bool { self != .disable }
 }
 
 /// One thing a call changed (or, in a dry run, would change).
@@ -74,6 +79,12 @@ public struct Outcome: Sendable, Equatable {
         self.attempts = attempts
         self.httpStatus = httpStatus
         self.deactivatedKeys = deactivatedKeys
+    }
+
+    /// True when IAM took the row's password: a login profile was created or its password reset
+    /// (a generated password is written out only then).
+    public var passwordWasSet: Bool {
+        changes.contains(.profileCreated) || changes.contains(.passwordReset)
     }
 
     /// `changed` and `unchanged` (and `planned` in a dry run) are successes.

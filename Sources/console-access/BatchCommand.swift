@@ -8,7 +8,7 @@ import Foundation
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch",
-        abstract: "Apply a CSV of enable/disable rows and write a report with one row per input row.",
+        abstract: "Apply a CSV of enable/reset/disable rows and write a report with one row per input row.",
         discussion: """
             The whole file is read and validated before the first AWS call; a broken file changes \
             nothing (exit 2). Invalid rows are reported and the valid rows proceed (--strict: any \
@@ -19,9 +19,16 @@ struct BatchCommand: AsyncParsableCommand {
             Each AWS call is retried on its own (throttling, 5xx, connection errors) with full-jitter \
             backoff, and one adaptive rate limiter paces all calls.
 
+            enable creates a login profile (2 calls: CreateLoginProfile, AttachUserPolicy); a user who \
+            already has one keeps their password and the row is unchanged (--reset-existing sets it \
+            anyway). reset replaces an existing password and never creates one. Running the same file \
+            twice changes nothing the second time (reset rows excepted: each run sets a new password).
+
             The report (--report) is written and flushed row by row; REPORT.run.json beside it records \
             the input's SHA-256 and, when the run ends, its summary (complete: true). --resume skips the \
-            rows the report has as changed/unchanged and runs the rest.
+            rows the report has as changed/unchanged and runs the rest. A run refused before any change \
+            (--strict, --max-disable, no credentials) marks its run record refused: rerunning with the \
+            same --report replaces it.
 
             SIGINT/SIGTERM: no new rows start, rows in flight finish (up to 15 s), the rest are \
             reported not-run, exit 130. A second SIGINT stops at once.
@@ -59,7 +66,7 @@ struct BatchCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("generate-passwords"),
         help: ArgumentHelp(
-            "Enable rows with no password get a generated one (meets the account password policy, 20+ characters), written with the user and line to this new file (mode 0600). Never in the report or logs.",
+            "Enable and reset rows with no password get a generated one (meets the account password policy, 20+ characters), written with the user and line to this new file (mode 0600) once IAM has set it (not for a user who already had console access). Never in the report or logs.",
             valueName: "file"))
     var generatePasswords: String?
 
@@ -67,6 +74,8 @@ struct BatchCommand: AsyncParsableCommand {
         name: .customLong("max-disable"),
         help: "Stop before any change if the file would disable more users than this.")
     var maxDisable = 100
+
+    @OptionGroup var change: ChangeOptions
 
     @OptionGroup var pacing: PacingOptions
 
@@ -91,7 +100,8 @@ struct BatchCommand: AsyncParsableCommand {
         let configuration = BatchConfiguration(
             input: .argument(input), reportPath: report, inputOptions: BatchInputOptions(delimiter: delimiter.byte),
             options: RunOptions(
-                concurrency: pacing.concurrency, dryRun: dryRun, deactivateAccessKeys: deactivateAccessKeys),
+                concurrency: pacing.concurrency, dryRun: dryRun, deactivateAccessKeys: deactivateAccessKeys,
+                resetExisting: change.resetExisting, waitForUser: change.userWait),
             strict: strict, resume: resume, retry: try pacing.retryPolicy(), maxRate: pacing.maxRate,
             maxDisable: maxDisable, generatePasswordsPath: generatePasswords,
             aws: try connection.awsConfiguration(logger: logger))

@@ -6,11 +6,13 @@ import Foundation
 struct ModifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "modify",
-        abstract: "Enable or disable one IAM user's console access.",
+        abstract: "Enable, reset or disable one IAM user's console access.",
         discussion: """
-            --enable creates the user's login profile, or resets its password when one exists, with a \
-            password that must be changed at first sign-in, and attaches the AWS managed policy \
-            IAMUserChangePassword so the user can change it. --disable deletes the login profile.
+            --enable creates the user's login profile with a password that must be changed at first \
+            sign-in, and attaches the AWS managed policy IAMUserChangePassword so the user can change \
+            it. A user who already has a login profile keeps their password (unchanged; the policy is \
+            still ensured) unless --reset-existing is given. --reset sets a new temporary password on \
+            an existing login profile and never creates one. --disable deletes the login profile.
 
             Before any change, sts:GetCallerIdentity confirms who is acting.
 
@@ -27,6 +29,11 @@ struct ModifyCommand: AsyncParsableCommand {
     @Flag(help: "Disable console access.")
     var disable = false
 
+    @Flag(help: "Set a new temporary password on an existing login profile (needs a password).")
+    var reset = false
+
+    @OptionGroup var change: ChangeOptions
+
     @OptionGroup var passwordOptions: PasswordOptions
 
     @Flag(
@@ -40,9 +47,12 @@ struct ModifyCommand: AsyncParsableCommand {
     var output: OutputFormat = .text
 
     func validate() throws {
-        guard enable != disable else { throw ValidationError("give exactly one of --enable or --disable") }
-        if enable && passwordOptions.sourceCount == 0 {
-            throw ValidationError("--enable needs a password: --password-stdin, --password-env VAR or --password")
+        guard [enable, disable, reset].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --enable, --reset or --disable")
+        }
+        if (enable || reset) && passwordOptions.sourceCount == 0 {
+            throw ValidationError(
+                "--\(enable ? "enable" : "reset") needs a password: --password-stdin, --password-env VAR or --password")
         }
         if passwordOptions.sourceCount > 1 {
             throw ValidationError("give the password one way only: --password, --password-stdin or --password-env")
@@ -53,14 +63,21 @@ struct ModifyCommand: AsyncParsableCommand {
         if deactivateAccessKeys && !disable {
             throw ValidationError("--deactivate-access-keys goes with --disable")
         }
+        if change.resetExisting && !enable {
+            throw ValidationError("--reset-existing goes with --enable (--reset always sets the password)")
+        }
+        if change.waitForUser.duration > .zero && disable {
+            throw ValidationError("--wait-for-user goes with --enable or --reset (disable never waits)")
+        }
     }
 
     func run() async throws {
         let logger = connection.makeLogger()
         let password = try passwordOptions.resolve()
         let request = ModifyRequest(
-            user: user, action: enable ? .enable : .disable, password: password,
-            deactivateAccessKeys: deactivateAccessKeys, aws: try connection.awsConfiguration(logger: logger))
+            user: user, action: enable ? .enable : reset ? .reset : .disable, password: password,
+            deactivateAccessKeys: deactivateAccessKeys, resetExisting: change.resetExisting,
+            waitForUser: change.userWait, aws: try connection.awsConfiguration(logger: logger))
         let result = await ConsoleAccessAPI.modify(request)
         for note in result.notes { printError("note: \(note)") }
         switch output {

@@ -36,7 +36,8 @@ struct ValidateCommand: ParsableCommand {
         discussion: """
             Reads the whole file and checks every row: the header names the columns user \
             (or username, user_name), action and password; user names and passwords follow IAM's \
-            rules; action is enable or disable (or onboard/offboard). Passwords are never printed.
+            rules; action is enable, disable or reset (or onboard/offboard/reset-password). Passwords \
+            are never printed.
 
             Exit status: 0 every row is valid; 1 some rows are invalid (each is listed with its \
             line); 2 the file itself is broken (unreadable, not CSV, missing column), with the \
@@ -95,7 +96,8 @@ struct ValidateCommand: ParsableCommand {
         func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
         var line =
             "\(report.file): \(plural(report.rows, "row")), \(report.valid) valid, \(report.invalid) invalid"
-            + " (valid: \(report.byAction.enable) enable, \(report.byAction.disable) disable)"
+            + " (valid: \(report.byAction.enable) enable, \(report.byAction.disable) disable"
+            + (report.byAction.reset > 0 ? ", \(report.byAction.reset) reset)" : ")")
         if report.warningCount > 0 { line += ", \(plural(report.warningCount, "warning"))" }
         if report.emptyRowsSkipped > 0 { line += ", \(plural(report.emptyRowsSkipped, "empty row")) skipped" }
         return line

@@ -209,7 +209,9 @@ struct InputRowTests {
         let error = try rowError("bob,enabel,")
         #expect(error.problems == [.unknownAction(shown: "enabel", length: 6)])
         #expect(
-            error.description == "line 2: unknown action \"enabel\"; expected enable or disable (or onboard/offboard)")
+            error.description
+                == "line 2: unknown action \"enabel\"; expected enable, disable or reset (or onboard/offboard/reset-password)"
+        )
         #expect(error.action == nil)
         #expect(error.user == "bob")
     }

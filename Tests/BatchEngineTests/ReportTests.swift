@@ -215,7 +215,7 @@ struct ReportIOTests {
         "rows that are not report rows are errors naming the line",
         arguments: [
             ("x,a,enable,changed,,,,,,,", "line is not a positive number"),
-            ("2,a,launch,changed,,,,,,,", "action is not enable, disable or empty"),
+            ("2,a,launch,changed,,,,,,,", "action is not enable, disable, reset or empty"),
             (
                 "2,a,enable,done,,,,,,,",
                 "status is not one of changed, unchanged, failed, not-found, invalid, not-run, planned"

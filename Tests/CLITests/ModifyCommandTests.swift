@@ -44,9 +44,25 @@ struct ModifyCommandTests {
             environment: Self.environment.merging(["NEW_PW": Self.password]) { $1 })
         #expect(fromEnv.status == 0)
         let json = try JSONSerialization.jsonObject(with: Data(fromEnv.stdout.utf8)) as? [String: Any]
-        #expect(json?["status"] as? String == "changed")
-        #expect(json?["changes"] as? [String] == ["password reset"])
+        // Enabling an enabled user keeps the password: unchanged, nothing written.
+        #expect(json?["status"] as? String == "unchanged")
+        #expect(json?["changes"] as? [String] == [])
+        #expect(json?["detail"] as? String == "console access already enabled (password not changed)")
         #expect(json?["exit_code"] as? Int == 0)
+
+        let reset = try await CLI.run(
+            ["modify", "--user", user, "--reset", "--password-env", "NEW_PW", "--endpoint-url", endpoint],
+            environment: Self.environment.merging(["NEW_PW": Self.password]) { $1 })
+        #expect(reset.status == 0, "\(reset.stderr)")
+        #expect(reset.stdout.hasPrefix("reset \(user): changed (password reset)"))
+        let resetExisting = try await CLI.run(
+            [
+                "modify", "--user", user, "--enable", "--reset-existing", "--password-env", "NEW_PW", "--endpoint-url",
+                endpoint,
+            ],
+            environment: Self.environment.merging(["NEW_PW": Self.password]) { $1 })
+        #expect(resetExisting.status == 0, "\(resetExisting.stderr)")
+        #expect(resetExisting.stdout.hasPrefix("enable \(user): changed (password reset)"))
 
         let disable = try await CLI.run(
             ["modify", "--user", user, "--disable", "--endpoint-url", endpoint, "--debug"],
@@ -58,7 +74,15 @@ struct ModifyCommandTests {
         #expect(again.status == 0)
         #expect(again.stdout.contains(": unchanged"))
 
-        for result in [enable, fromEnv, disable, again] {
+        let resetGone = try await CLI.run(
+            ["modify", "--user", user, "--reset", "--password-env", "NEW_PW", "--endpoint-url", endpoint],
+            environment: Self.environment.merging(["NEW_PW": Self.password]) { $1 })
+        #expect(resetGone.status == 1)
+        #expect(
+            resetGone.stdout.contains(
+                "reset \(user): failed (nothing was changed: no login profile to reset (use enable))"))
+
+        for result in [enable, fromEnv, reset, resetExisting, disable, again, resetGone] {
             #expect(!result.output.contains(Self.password), "password leaked into output")
         }
     }
@@ -82,9 +106,15 @@ struct ModifyCommandTests {
     @Test("usage errors exit 2 with a clear message")
     func usage() async throws {
         let cases: [([String], String)] = [
-            (["modify", "--user", "a"], "exactly one of --enable or --disable"),
-            (["modify", "--user", "a", "--enable", "--disable"], "exactly one of --enable or --disable"),
+            (["modify", "--user", "a"], "exactly one of --enable, --reset or --disable"),
+            (["modify", "--user", "a", "--enable", "--disable"], "exactly one of --enable, --reset or --disable"),
+            (["modify", "--user", "a", "--enable", "--reset"], "exactly one of --enable, --reset or --disable"),
             (["modify", "--user", "a", "--enable"], "--enable needs a password"),
+            (["modify", "--user", "a", "--reset"], "--reset needs a password"),
+            (["modify", "--user", "a", "--reset", "--reset-existing", "--password-env", "X"], "goes with --enable"),
+            (["modify", "--user", "a", "--disable", "--wait-for-user", "90s"], "disable never waits"),
+            (["modify", "--user", "a", "--enable", "--password-env", "X", "--wait-for-user", "2d"], "--wait-for-user"),
+            (["modify", "--user", "a", "--enable", "--password-env", "X", "--wait-for-user", "3h"], "--wait-for-user"),
             (["modify", "--user", "a", "--disable", "--password-env", "X"], "--disable takes no password"),
             (["modify", "--user", "a", "--enable", "--password-stdin", "--password-env", "X"], "one way only"),
             (["modify", "--enable"], "--user"),

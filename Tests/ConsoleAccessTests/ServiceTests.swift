@@ -59,21 +59,22 @@ struct ServiceTests {
             #expect(outcome.status == .changed)
             #expect(outcome.changes == [.profileCreated, .policyAttached])
             #expect(outcome.detail == "login profile created, IAMUserChangePassword attached")
-            #expect(outcome.attempts == 3)
+            #expect(outcome.attempts == 2)
             #expect(outcome.requestId != nil)
             #expect(try await loginProfileExists(admin, user))
             #expect(try await attachedPolicies(admin, user) == ["arn:aws:iam::aws:policy/IAMUserChangePassword"])
 
-            #expect(proxy.actions == ["CreateLoginProfile", "ListAttachedUserPolicies", "AttachUserPolicy"])
+            // The fewest calls: a new profile needs no ListAttachedUserPolicies.
+            #expect(proxy.actions == ["CreateLoginProfile", "AttachUserPolicy"])
             let create = try #require(proxy.requests.first)
             #expect(create.formParameters["UserName"] == user)
             #expect(create.formParameters["PasswordResetRequired"] == "true")
             #expect(create.formParameters["Password"] == Self.password.revealed)
-            #expect(proxy.requests[2].formParameters["PolicyArn"] == "arn:aws:iam::aws:policy/IAMUserChangePassword")
+            #expect(proxy.requests[1].formParameters["PolicyArn"] == "arn:aws:iam::aws:policy/IAMUserChangePassword")
         }
     }
 
-    @Test("enable a user with a profile resets the password, reset required; twice in a row is safe")
+    @Test("enable a user with a profile keeps their password; the policy is still ensured; twice makes no write")
     func enableExisting() async throws {
         try await withService { service, admin, proxy in
             let user = Moto.uniqueName("ex")
@@ -81,12 +82,38 @@ struct ServiceTests {
             try await admin.createLoginProfile(user, password: "Old-Passw0rd!")
             let first = await service.enable(user: user, password: Self.password)
             #expect(first.status == .changed)
-            #expect(first.changes == [.passwordReset, .policyAttached])
+            #expect(first.changes == [.policyAttached])
+            #expect(
+                first.detail == "IAMUserChangePassword attached; console access already enabled (password not changed)")
+            #expect(!first.passwordWasSet)
+            #expect(proxy.actions == ["CreateLoginProfile", "ListAttachedUserPolicies", "AttachUserPolicy"])
+
+            proxy.clearRecording()
             let second = await service.enable(user: user, password: Self.password)
+            #expect(second.status == .unchanged)
+            #expect(second.changes.isEmpty)
+            #expect(second.detail == "console access already enabled (password not changed)")
+            #expect(second.succeeded)
+            #expect(proxy.actions == ["CreateLoginProfile", "ListAttachedUserPolicies"])
+            #expect(proxy.successfulWrites.isEmpty)
+            #expect(try await attachedPolicies(admin, user) == ["arn:aws:iam::aws:policy/IAMUserChangePassword"])
+            #expect(!proxy.actions.contains("UpdateLoginProfile"))
+        }
+    }
+
+    @Test("enable with resetExisting resets an existing password (reset required) and ensures the policy")
+    func enableResetExisting() async throws {
+        try await withService { service, admin, proxy in
+            let user = Moto.uniqueName("rx")
+            try await admin.createUser(user)
+            try await admin.createLoginProfile(user, password: "Old-Passw0rd!")
+            let first = await service.enable(user: user, password: Self.password, resetExisting: true)
+            #expect(first.status == .changed)
+            #expect(first.changes == [.passwordReset, .policyAttached])
+            #expect(first.detail == "password reset, IAMUserChangePassword attached")
+            let second = await service.enable(user: user, password: Self.password, resetExisting: true)
             #expect(second.status == .changed)
             #expect(second.changes == [.passwordReset])
-            #expect(try await attachedPolicies(admin, user) == ["arn:aws:iam::aws:policy/IAMUserChangePassword"])
-
             let updates = proxy.requests.filter { $0.formParameters["Action"] == "UpdateLoginProfile" }
             #expect(updates.count == 2)
             for update in updates {
@@ -225,12 +252,9 @@ struct ServiceTests {
             }
             let outcome = await service.enable(user: user, password: Self.password)
             #expect(outcome.status == .changed)
-            #expect(outcome.attempts == 5)
+            #expect(outcome.attempts == 4)
             #expect(
-                proxy.actions == [
-                    "CreateLoginProfile", "ListAttachedUserPolicies", "AttachUserPolicy", "AttachUserPolicy",
-                    "AttachUserPolicy",
-                ])
+                proxy.actions == ["CreateLoginProfile", "AttachUserPolicy", "AttachUserPolicy", "AttachUserPolicy"])
         }
     }
 

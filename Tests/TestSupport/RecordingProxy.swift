@@ -10,8 +10,11 @@ public enum InjectedFault: Sendable, Equatable {
     case serviceFailure
     /// 503 with an HTML body, as a load balancer answers.
     case unavailableHTML
-    /// Close the connection without answering.
+    /// Close the connection without answering (the request never reaches moto).
     case dropConnection
+    /// Forward the request to moto (so it takes effect), then close the connection without
+    /// passing moto's answer on: an answer lost after the request was applied.
+    case forwardThenDrop
     /// Any AWS error code and status.
     case error(code: String, status: Int, message: String)
 }
@@ -32,9 +35,17 @@ public final class RecordingProxy: Sendable {
     private let client: AWSHTTPClient
     private let state: NIOLockedValueBox<State>
 
+    /// A request moto answered: its action, user and status.
+    public struct ForwardedCall: Sendable, Equatable {
+        public var action: String
+        public var userName: String?
+        public var status: Int
+    }
+
     struct State {
         var received: [ReceivedRequest] = []
         var forwarded = 0
+        var forwardedCalls: [ForwardedCall] = []
         var faults: [InjectedFault] = []
         var rule: FaultRule?
         var rewrite: ResponseRewrite?
@@ -67,7 +78,7 @@ public final class RecordingProxy: Sendable {
             }
             _ = index
             if latency > .zero { try? await Task.sleep(for: latency) }
-            if let fault { return Self.reply(for: fault) }
+            if let fault, fault != .forwardThenDrop { return Self.reply(for: fault) }
             var headers = request.headers.filter { $0.name.lowercased() != "connection" }
             headers.removeAll { $0.name.lowercased() == "content-length" }
             do {
@@ -77,9 +88,16 @@ public final class RecordingProxy: Sendable {
                     timeout: .seconds(30))
                 let rewrite = state.withLockedValue { state -> ResponseRewrite? in
                     state.forwarded += 1
+                    state.forwardedCalls.append(
+                        ForwardedCall(
+                            action: request.formParameters["Action"] ?? "?",
+                            userName: request.formParameters["UserName"], status: response.status))
                     return state.rewrite
                 }
-                return .respond(rewrite?(request, response) ?? response)
+                // Rewritten even when dropped: a rewrite may record what moto did.
+                let answer = rewrite?(request, response) ?? response
+                if fault == .forwardThenDrop { return .dropConnection }
+                return .respond(answer)
             } catch {
                 return .respond(HTTPResponseData(status: 502, body: Array("proxy: upstream failed: \(error)".utf8)))
             }
@@ -121,6 +139,67 @@ public final class RecordingProxy: Sendable {
         }
     }
 
+    /// A rule that applies `fault` to the first request of each user (by `UserName`) whose
+    /// `Action` is `action`, and forwards every other request.
+    public static func firstPerUser(_ action: String, _ fault: InjectedFault, users: Set<String>? = nil) -> FaultRule {
+        let seen = NIOLockedValueBox(Set<String>())
+        return { request, _ in
+            guard request.formParameters["Action"] == action, let user = request.formParameters["UserName"],
+                users?.contains(user) ?? true
+            else { return nil }
+            return seen.withLockedValue { $0.insert(user).inserted } ? fault : nil
+        }
+    }
+
+    /// Every request that reached moto, with the HTTP status moto answered (also when the answer
+    /// was then dropped): what actually ran.
+    public var forwardedCalls: [ForwardedCall] { state.withLockedValue { $0.forwardedCalls } }
+
+    /// The IAM actions that change state.
+    public static let writeActions: Set<String> = [
+        "CreateLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile", "AttachUserPolicy", "DetachUserPolicy",
+        "UpdateAccessKey", "DeleteAccessKey", "CreateUser", "DeleteUser",
+    ]
+
+    /// The write actions moto accepted (HTTP 200): the changes that were made through the proxy.
+    public var successfulWrites: [ForwardedCall] {
+        forwardedCalls.filter { $0.status == 200 && Self.writeActions.contains($0.action) }
+    }
+
+    /// A rewrite that makes `GetLoginProfile` answer with the profile's own creation time, as
+    /// IAM does (moto answers the user's creation time): the moment moto accepted the user's
+    /// `CreateLoginProfile` through this proxy, or 2020-01-02T03:04:05Z for the users in
+    /// `createdLongAgo` (profiles made before the test, which moto cannot backdate).
+    public static func profileCreationDates(createdLongAgo: Set<String> = []) -> ResponseRewrite {
+        let created = NIOLockedValueBox([String: Date]())
+        return { request, response in
+            guard let user = request.formParameters["UserName"], response.status == 200 else { return response }
+            switch request.formParameters["Action"] {
+            case "CreateLoginProfile":
+                created.withLockedValue { $0[user] = Date() }
+                return response
+            case "GetLoginProfile":
+                let date: String
+                if createdLongAgo.contains(user) {
+                    date = "2020-01-02T03:04:05Z"
+                } else if let when = created.withLockedValue({ $0[user] }) {
+                    date = ISO8601.formatWithMilliseconds(when)
+                } else {
+                    return response
+                }
+                var response = response
+                let text = String(decoding: response.body, as: UTF8.self)
+                guard let start = text.range(of: "<CreateDate>"), let end = text.range(of: "</CreateDate>") else {
+                    return response
+                }
+                response.body = Array((text[..<start.upperBound] + date + text[end.lowerBound...]).utf8)
+                return response
+            default:
+                return response
+            }
+        }
+    }
+
     public func setRule(_ rule: FaultRule?) {
         state.withLockedValue { $0.rule = rule }
     }
@@ -134,6 +213,7 @@ public final class RecordingProxy: Sendable {
             $0.received = []
             $0.faults = []
             $0.forwarded = 0
+            $0.forwardedCalls = []
         }
     }
 
@@ -149,7 +229,7 @@ public final class RecordingProxy: Sendable {
                 HTTPResponseData(
                     status: 503, headers: [(name: "Content-Type", value: "text/html")],
                     body: Array("<html><body><h1>503 Service Unavailable</h1></body></html>".utf8)))
-        case .dropConnection:
+        case .dropConnection, .forwardThenDrop:
             return .dropConnection
         case .error(let code, let status, let message):
             return .respond(

@@ -228,6 +228,7 @@ public final class AWSHTTPClient: HTTPTransport {
                 mayRetryStale = false
                 channel.close(promise: nil)
                 try Task.checkCancellation()
+                TransportNotices.resend?.record()
             } catch {
                 channel.close(promise: nil)
                 throw error

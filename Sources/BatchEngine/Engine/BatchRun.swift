@@ -94,6 +94,13 @@ public enum BatchRun {
                 try rewriteKeeping(Array(done.values).sorted { $0.line < $1.line }, report: report)
                 writer = try ReportWriter(appendingTo: report)
             } else {
+                if FileManager.default.fileExists(atPath: report),
+                    (try? RunRecord.read(forReport: report))?.wasRefused == true
+                {
+                    // Nothing ran under that report: the rerun its refusal suggested may reuse the path.
+                    notes.append("replacing \(report): the run that wrote it was refused before any change")
+                    try FileManager.default.removeItem(atPath: report)
+                }
                 if FileManager.default.fileExists(atPath: report) {
                     return BatchResult(
                         summary: nil, exitStatus: .usage,
@@ -133,6 +140,8 @@ public enum BatchRun {
         var jobs = input.jobs.filter { done[$0.line] == nil }
         var errors: [String] = []
         var exitOverride: ExitStatus?
+        // Set when the run is refused before any row starts (nothing was changed).
+        var refused = false
 
         func notRunAll(_ reason: String) {
             for job in jobs where !sink.writtenLines.contains(job.line) {
@@ -147,6 +156,7 @@ public enum BatchRun {
                 "--strict: \(count) invalid row\(count == 1 ? "" : "s") (see the report); nothing was changed")
             notRunAll("not run: --strict and the file has invalid rows")
             exitOverride = .usage
+            refused = true
         }
 
         // 3. Connect, check, run.
@@ -166,6 +176,7 @@ public enum BatchRun {
                         errors.append("nothing was changed: \(error.message)")
                         notRunAll("not run: \(error.message)")
                         exitOverride = error.isCredentialsProblem ? .credentials : .failure
+                        refused = true
                         return
                     }
                     notes += connected.notes
@@ -205,6 +216,7 @@ public enum BatchRun {
                                 "not run: the file would disable \(disables) users (> --max-disable \(configuration.maxDisable))"
                             )
                             exitOverride = .usage
+                            refused = true
                             return
                         }
                     }
@@ -234,6 +246,7 @@ public enum BatchRun {
                 errors.append("nothing was changed: \(SetupError(error, during: "setting up the AWS client").message)")
                 notRunAll("not run: the AWS client could not be set up")
                 exitOverride = .credentials
+                refused = true
             }
         }
         progress?.finish()
@@ -274,7 +287,7 @@ public enum BatchRun {
         do {
             try RunRecord(
                 input: input.source, inputSHA256: input.sha256, startedAt: startedAt, complete: !reportFailed,
-                dryRun: configuration.options.dryRun, summary: summary
+                dryRun: configuration.options.dryRun, summary: summary, refused: refused ? true : nil
             ).write(forReport: report)
         } catch {
             errors.append("the run record \(RunRecord.path(forReport: report)) could not be written: \(error)")
@@ -309,6 +322,11 @@ public enum BatchRun {
                 message:
                     "--resume: \(RunRecord.path(forReport: report)) is missing, so \(report) cannot be matched to its input; give a new report path"
             )
+        }
+        if record.wasRefused {
+            // Nothing ran: there is nothing to continue, whatever the input is now.
+            notes.append("--resume: the run that wrote \(report) was refused before any change; starting a new report")
+            return [:]
         }
         guard record.inputSHA256 == input.sha256 else {
             throw ResumeRefusal(

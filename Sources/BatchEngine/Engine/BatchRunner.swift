@@ -13,15 +13,21 @@ public struct RunOptions: Sendable {
     public var deactivateAccessKeys: Bool
     /// After a stop is requested, how long in-flight rows may take before they are cancelled.
     public var stopGrace: Duration
+    /// `--reset-existing`: enable rows whose user already has a login profile set its password too.
+    public var resetExisting: Bool
+    /// `--wait-for-user`: enable and reset rows keep retrying while their user does not exist yet.
+    public var waitForUser: UserWait
 
     public init(
         concurrency: Int = 4, dryRun: Bool = false, deactivateAccessKeys: Bool = false,
-        stopGrace: Duration = .seconds(15)
+        stopGrace: Duration = .seconds(15), resetExisting: Bool = false, waitForUser: UserWait = .none
     ) {
         self.concurrency = min(max(concurrency, 1), 64)
         self.dryRun = dryRun
         self.deactivateAccessKeys = deactivateAccessKeys
         self.stopGrace = stopGrace
+        self.resetExisting = resetExisting
+        self.waitForUser = waitForUser
     }
 }
 
@@ -139,34 +145,46 @@ public struct BatchRunner: Sendable {
             started.withLockedValue { _ = $0.insert(job.line) }
             let startedAt = Date()
             let clock = ContinuousClock.now
-            // An enable job without a password exists only with --generate-passwords.
-            let generate = job.action == .enable && job.password == nil
+            // An enable or reset job without a password exists only with --generate-passwords.
+            let generate = job.action.takesPassword && job.password == nil
             let outcome: Outcome
             if options.dryRun {
                 outcome = await service.plan(
                     user: job.user, action: job.action, password: job.password,
-                    deactivateAccessKeys: options.deactivateAccessKeys, passwordWillBeGenerated: generate)
+                    deactivateAccessKeys: options.deactivateAccessKeys, passwordWillBeGenerated: generate,
+                    resetExisting: options.resetExisting)
             } else if generate, let passwordFile {
-                outcome = await enableWithGeneratedPassword(job, file: passwordFile)
+                outcome = await withGeneratedPassword(job, file: passwordFile)
             } else {
-                switch job.action {
-                case .enable:
-                    outcome = await service.enable(user: job.user, password: job.password ?? Password(""))
-                case .disable:
-                    outcome = await service.disable(user: job.user, deactivateAccessKeys: options.deactivateAccessKeys)
-                }
+                outcome = await perform(job, password: job.password ?? Password(""))
             }
             record(job, outcome, startedAt, ContinuousClock.now - clock)
         }
     }
 
-    /// Generates a password that meets the account policy, sets it, and writes it to the password
-    /// file once IAM has it. A password that cannot be written makes the row `failed`, saying so:
-    /// the user then has a password nobody knows, and a rerun sets a new one.
-    func enableWithGeneratedPassword(_ job: BatchJob, file: PasswordFile) async -> Outcome {
+    /// Runs one job with `password`.
+    func perform(_ job: BatchJob, password: Password) async -> Outcome {
+        switch job.action {
+        case .enable:
+            return await service.enable(
+                user: job.user, password: password, resetExisting: options.resetExisting,
+                waitForUser: options.waitForUser)
+        case .reset:
+            return await service.reset(user: job.user, password: password, waitForUser: options.waitForUser)
+        case .disable:
+            return await service.disable(user: job.user, deactivateAccessKeys: options.deactivateAccessKeys)
+        }
+    }
+
+    /// Generates a password that meets the account policy and sends it; writes it to the password
+    /// file only once IAM has set it (a new profile, or a reset). An enable row whose user already
+    /// had console access keeps their password: nothing is written for it. A password that cannot
+    /// be written makes the row `failed`, saying so: the user then has a password nobody knows,
+    /// and a reset sets a new one.
+    func withGeneratedPassword(_ job: BatchJob, file: PasswordFile) async -> Outcome {
         let password = PasswordGenerator(policy: service.passwordPolicy).generate()
-        var outcome = await service.enable(user: job.user, password: password)
-        guard outcome.status == .changed else { return outcome }
+        var outcome = await perform(job, password: password)
+        guard outcome.passwordWasSet else { return outcome }
         do {
             try file.write(user: job.user, password: password, line: job.line)
             outcome.detail += "; password generated, written to \(file.path)"
@@ -174,7 +192,7 @@ public struct BatchRunner: Sendable {
             outcome.status = .failed
             outcome.errorCode = "PasswordFileWriteFailed"
             outcome.message =
-                "the generated password was set but could not be written to \(file.path): \(error); run the row again to set a new one"
+                "the generated password was set but could not be written to \(file.path): \(error); reset the user to set a new one"
         }
         return outcome
     }

@@ -12,13 +12,33 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var complete: Bool
     public var dryRun: Bool
     public var summary: BatchSummary?
+    /// The run was refused before any change (a guard such as `--max-disable` or `--strict`, or
+    /// no credentials): a later run may reuse the report path, so the rerun its message suggests
+    /// works as printed. Absent in records written before this field existed.
+    public var refused: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case tool, input, complete, summary
+        case tool, input, complete, summary, refused
         case inputSHA256 = "input_sha256"
         case startedAt = "started_at"
         case dryRun = "dry_run"
     }
+
+    public init(
+        input: String, inputSHA256: String, startedAt: Date, complete: Bool, dryRun: Bool, summary: BatchSummary?,
+        refused: Bool? = nil
+    ) {
+        self.input = input
+        self.inputSHA256 = inputSHA256
+        self.startedAt = startedAt
+        self.complete = complete
+        self.dryRun = dryRun
+        self.summary = summary
+        self.refused = refused
+    }
+
+    /// True when the record says its run was refused before any change.
+    public var wasRefused: Bool { refused == true && complete }
 
     public static func path(forReport report: String) -> String { report + ".run.json" }
 

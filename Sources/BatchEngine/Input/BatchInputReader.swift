@@ -186,21 +186,22 @@ private func isBlankRecord(_ raw: CSVRawRecord) -> Bool {
 }
 
 extension BatchInput {
-    /// For `--generate-passwords`: enable rows whose only problem is a missing password become
-    /// jobs without one (a password is generated when they run).
+    /// For `--generate-passwords`: enable and reset rows whose only problem is a missing password
+    /// become jobs without one (a password is generated when they run).
     public func acceptingMissingPasswords() -> BatchInput {
-        var copy = self
-        var accepted = 0
-        copy.rows = rows.map { row in
-            guard case .failure(let error) = row, error.action == .enable,
+        var summary = self.summary
+        let accepted = rows.map { row -> RowResult in
+            guard case .failure(let error) = row, let action = error.action, action.takesPassword,
                 error.problems.allSatisfy({ if case .missingPassword = $0 { return true } else { return false } })
             else { return row }
-            accepted += 1
-            return .success(BatchJob(line: error.line, user: error.user, action: .enable, password: nil))
+            summary.invalid -= 1
+            summary.valid += 1
+            if action == .enable { summary.enable += 1 } else { summary.reset += 1 }
+            return .success(BatchJob(line: error.line, user: error.user, action: action, password: nil))
         }
-        copy.summary.invalid -= accepted
-        copy.summary.valid += accepted
-        copy.summary.enable += accepted
+        var copy = self
+        copy.rows = accepted
+        copy.summary = summary
         return copy
     }
 }

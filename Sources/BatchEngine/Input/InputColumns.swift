@@ -87,7 +87,7 @@ public struct InputColumns: Sendable, Equatable {
         var warnings: [RowWarning] = []
         let passwordCell = self.password.map { fields[$0] }
         switch action {
-        case .enable:
+        case .enable, .reset:
             if let passwordCell, !passwordCell.isEmpty {
                 let candidate = Password(passwordCell)
                 if !InputColumns.isPlainValidPassword(passwordCell), let problem = candidate.problem {
@@ -96,7 +96,7 @@ public struct InputColumns: Sendable, Equatable {
                     password = candidate
                 }
             } else {
-                problems.append(.missingPassword(hasColumn: self.password != nil))
+                problems.append(.missingPassword(hasColumn: self.password != nil, action: action ?? .enable))
             }
         case .disable:
             if let passwordCell, !passwordCell.isEmpty { warnings.append(.passwordIgnoredForDisable) }
@@ -114,7 +114,7 @@ public struct InputColumns: Sendable, Equatable {
     /// become strings; any other row goes through `validate(_: CSVRecord)`. Same results.
     public func validate(_ raw: CSVRawRecord) -> RowResult {
         if let plain = plainRow(raw) {
-            let password = plain.action == .enable ? self.password.map { Password(raw.string($0)) } : nil
+            let password = plain.action.takesPassword ? self.password.map { Password(raw.string($0)) } : nil
             return .success(
                 BatchJob(
                     line: raw.line, user: raw.string(user), action: plain.action, password: password,
@@ -146,9 +146,9 @@ public struct InputColumns: Sendable, Equatable {
             let action = InputColumns.plainAction(raw[self.action])
         else { return nil }
         switch action {
-        case .enable:
+        case .enable, .reset:
             guard let password, InputColumns.isPlainValidPassword(bytes: raw[password]) else { return nil }
-            return PlainRow(action: .enable, warnings: [])
+            return PlainRow(action: action, warnings: [])
         case .disable:
             if let password, !raw[password].isEmpty {
                 return PlainRow(action: .disable, warnings: [.passwordIgnoredForDisable])
@@ -157,7 +157,8 @@ public struct InputColumns: Sendable, Equatable {
         }
     }
 
-    /// `enable`, `disable`, `onboard` or `offboard` in any ASCII case, with nothing around it.
+    /// `enable`, `disable`, `reset`, `onboard`, `offboard` or `reset-password` in any ASCII case,
+    /// with nothing around it.
     static func plainAction(_ bytes: UnsafeBufferPointer<UInt8>) -> BatchAction? {
         func equals(_ word: StaticString) -> Bool {
             guard bytes.count == word.utf8CodeUnitCount else { return false }
@@ -166,9 +167,11 @@ public struct InputColumns: Sendable, Equatable {
             return true
         }
         switch bytes.count {
+        case 5: return equals("reset") ? .reset : nil
         case 6: return equals("enable") ? .enable : nil
         case 7: return equals("disable") ? .disable : equals("onboard") ? .enable : nil
         case 8: return equals("offboard") ? .disable : nil
+        case 14: return equals("reset-password") ? .reset : nil
         default: return nil
         }
     }

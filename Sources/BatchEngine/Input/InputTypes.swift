@@ -5,16 +5,18 @@ import ConsoleAccess
 public typealias BatchAction = ConsoleAction
 
 extension ConsoleAction {
-    /// Parses an action cell: `enable`/`disable`, or the aliases `onboard`/`offboard`, in any
-    /// case, with surrounding spaces and tabs ignored.
+    /// Parses an action cell: `enable`/`disable`/`reset`, or the aliases `onboard`/`offboard`/
+    /// `reset-password`, in any case, with surrounding spaces and tabs ignored.
     public init?(parsing text: String) {
         switch text.utf8.count {
         case 6 where text == "enable": self = .enable
         case 7 where text == "disable": self = .disable
+        case 5 where text == "reset": self = .reset
         default:
             switch trimmedBlanks(text).lowercased() {
             case "enable", "onboard": self = .enable
             case "disable", "offboard": self = .disable
+            case "reset", "reset-password": self = .reset
             default: return nil
             }
         }
@@ -28,7 +30,7 @@ public struct BatchJob: Sendable, Equatable {
     /// The IAM user name (surrounding spaces and tabs removed).
     public var user: String
     public var action: BatchAction
-    /// The password to set, for `enable` (never trimmed). `nil` for `disable`.
+    /// The password to set, for `enable` and `reset` (never trimmed). `nil` for `disable`.
     public var password: Password?
     /// Things worth telling the user that do not stop the row.
     public var warnings: [RowWarning]
@@ -69,11 +71,11 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
     case userName(Validation.UserNameProblem)
     /// The action cell is empty.
     case missingAction
-    /// The action is not one of enable/disable/onboard/offboard. `shown` is the value when it is
+    /// The action is not one of enable/disable/reset (or an alias). `shown` is the value when it is
     /// safe to show (short, letters, `-`, `_` and spaces only), else `nil` with its length.
     case unknownAction(shown: String?, length: Int)
-    /// An `enable` row without a password. `hasColumn` is false when the file has no password column.
-    case missingPassword(hasColumn: Bool)
+    /// An `enable` or `reset` row without a password. `hasColumn` is false when the file has no password column.
+    case missingPassword(hasColumn: Bool, action: BatchAction = .enable)
     /// The password breaks IAM's rules (too long, a character outside the allowed set).
     case password(Validation.PasswordProblem)
 
@@ -97,17 +99,18 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
         case .userName(let problem):
             return problem.description
         case .missingAction:
-            return "action is empty; expected enable or disable"
+            return "action is empty; expected enable, disable or reset"
         case .unknownAction(let shown, let length):
             if let shown {
-                return "unknown action \"\(shown)\"; expected enable or disable (or onboard/offboard)"
+                return
+                    "unknown action \"\(shown)\"; expected enable, disable or reset (or onboard/offboard/reset-password)"
             }
             return
-                "unknown action (value not shown, \(length) characters); expected enable or disable (or onboard/offboard)"
-        case .missingPassword(let hasColumn):
+                "unknown action (value not shown, \(length) characters); expected enable, disable or reset (or onboard/offboard/reset-password)"
+        case .missingPassword(let hasColumn, let action):
             return hasColumn
-                ? "enable needs a password; the password cell is empty"
-                : "enable needs a password; the file has no password column"
+                ? "\(action.rawValue) needs a password; the password cell is empty"
+                : "\(action.rawValue) needs a password; the file has no password column"
         case .password(let problem):
             return problem.description
         }
@@ -218,6 +221,7 @@ public struct InputSummary: Sendable, Equatable, Codable {
     /// Valid rows by action.
     public var enable = 0
     public var disable = 0
+    public var reset = 0
     /// Warnings on valid rows.
     public var warnings = 0
     /// Records whose cells are all empty or blank (for example `,,` lines from a spreadsheet):
@@ -235,6 +239,7 @@ public struct InputSummary: Sendable, Equatable, Codable {
             switch action {
             case .enable: enable += 1
             case .disable: disable += 1
+            case .reset: reset += 1
             }
         case .invalid:
             invalid += 1

@@ -33,10 +33,12 @@ public struct InputValidationReport: Sendable, Equatable, Codable {
     public struct ActionCounts: Sendable, Equatable, Codable {
         public var enable: Int
         public var disable: Int
+        public var reset: Int
 
-        public init(enable: Int, disable: Int) {
+        public init(enable: Int, disable: Int, reset: Int = 0) {
             self.enable = enable
             self.disable = disable
+            self.reset = reset
         }
     }
 
@@ -101,7 +103,7 @@ public struct InputValidationReport: Sendable, Equatable, Codable {
         report.rows = summary.rows
         report.valid = summary.valid
         report.invalid = summary.invalid
-        report.byAction = ActionCounts(enable: summary.enable, disable: summary.disable)
+        report.byAction = ActionCounts(enable: summary.enable, disable: summary.disable, reset: summary.reset)
         report.emptyRowsSkipped = summary.emptyRowsSkipped
         report.warningCount = summary.warnings
         return report

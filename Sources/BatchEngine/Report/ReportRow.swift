@@ -80,7 +80,7 @@ public struct ReportRow: Sendable, Equatable {
         var action: BatchAction?
         if !fields[2].isEmpty {
             guard let parsed = BatchAction(rawValue: fields[2]) else {
-                throw ReportRowProblem("action is not enable, disable or empty")
+                throw ReportRowProblem("action is not enable, disable, reset or empty")
             }
             action = parsed
         }
