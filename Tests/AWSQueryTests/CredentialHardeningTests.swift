@@ -11,7 +11,9 @@ import Testing
 /// message when no source has credentials.
 @Suite("Credential hardening")
 struct CredentialHardeningTests {
-    static let injected = ["SECRETVAL\r\nX-Evil: 1", "SECRETVAL\n", "SECRET\rVAL", "SECRET\u{0}VAL", "SECRET\u{7F}VAL", "SECRET\tVAL"]
+    static let injected = [
+        "SECRETVAL\r\nX-Evil: 1", "SECRETVAL\n", "SECRET\rVAL", "SECRET\u{0}VAL", "SECRET\u{7F}VAL", "SECRET\tVAL",
+    ]
 
     // MARK: Header values
 
@@ -26,7 +28,10 @@ struct CredentialHardeningTests {
             let text = error.map { "\($0)" } ?? ""
             #expect(text.contains("environment variables") && text.contains("AWS_SESSION_TOKEN"), "\(text)")
             #expect(!text.contains("SECRET"), "the token must not be printed: \(text)")
-            if case .misconfigured = error {} else { Issue.record("expected misconfigured, got \(String(describing: error))") }
+            if case .misconfigured = error {
+            } else {
+                Issue.record("expected misconfigured, got \(String(describing: error))")
+            }
         }
         await #expect(throws: CredentialError.self) {
             try await EnvironmentCredentialProvider(environment: [
@@ -94,14 +99,16 @@ struct CredentialHardeningTests {
                 ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile],
             ] {
                 let error = await #expect(throws: CredentialError.self) {
-                    try await container(env.merging(["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/good"]) { $1 })
+                    try await container(
+                        env.merging(["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/good"]) { $1 })
                 }
                 let text = error.map { "\($0)" } ?? ""
                 #expect(text.contains("AWS_CONTAINER_AUTHORIZATION_TOKEN"), "\(text)")
                 #expect(!text.contains("Injected") && !text.contains("Bearer"), "\(text)")
             }
             let good = try await container([
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/good", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer a",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/good",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer a",
             ])
             #expect(good.sessionToken == "meta-token")
 

@@ -33,7 +33,8 @@ struct RedactionTests {
         #expect(Redaction.scrub("100% sure & <ok>", secrets: ["Hunter2-Secret"]) == "100% sure & <ok>")
     }
 
-    @Test("fragments: a prefix or suffix of at least minimumFragmentLength characters is redacted, shorter ones are not")
+    @Test(
+        "fragments: a prefix or suffix of at least minimumFragmentLength characters is redacted, shorter ones are not")
     func fragments() {
         let secret = "Correct-Horse-Battery"
         #expect(Redaction.minimumFragmentLength == 6)
@@ -122,7 +123,8 @@ struct RedactionTests {
             let iam = IAMClient(
                 query: QueryClient(
                     endpoint: .iam(region: "us-east-1", override: server.url), apiVersion: IAMClient.apiVersion,
-                    credentials: StaticCredentialProvider(Self.credentials), transport: transport, timeout: .seconds(10)))
+                    credentials: StaticCredentialProvider(Self.credentials), transport: transport, timeout: .seconds(10)
+                ))
             do {
                 _ = try await iam.createLoginProfile(userName: "u", password: password, passwordResetRequired: true)
                 return CancellationError()

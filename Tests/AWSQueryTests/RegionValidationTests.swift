@@ -10,12 +10,15 @@ import Testing
 @Suite("Region and endpoint validation")
 struct RegionValidationTests {
     static let hostile = [
-        "evil.com/x", "us-east-1.evil.com", "x@evil.com", "evil.com:443", "us-east-1/", "us east 1", "us-east-1\r\nX: y",
+        "evil.com/x", "us-east-1.evil.com", "x@evil.com", "evil.com:443", "us-east-1/", "us east 1",
+        "us-east-1\r\nX: y",
         "-us-east-1", "us-east-1-", "", "ü-east-1", String(repeating: "a", count: 64), "us_east_1", "evil.com#",
         "evil.com?", "[::1]",
     ]
 
-    @Test("valid regions are accepted", arguments: ["us-east-1", "eu-central-2", "cn-north-1", "us-gov-west-1", "local", "X1"])
+    @Test(
+        "valid regions are accepted",
+        arguments: ["us-east-1", "eu-central-2", "cn-north-1", "us-gov-west-1", "local", "X1"])
     func valid(region: String) throws {
         #expect(Region.isValid(region))
         #expect(try Region.validated(region, source: "--region") == region)
@@ -39,14 +42,19 @@ struct RegionValidationTests {
                 try Region.resolve(flag: flag, environment: env, profileSettings: profile, profileName: "dev")
             }
             #expect(error == .invalidRegion(value: "evil.com/x", source: source))
-            #expect(error.map { "\($0)" } == "\(source): invalid region 'evil.com/x': a region is letters, digits and hyphens, such as us-east-1")
+            #expect(
+                error.map { "\($0)" }
+                    == "\(source): invalid region 'evil.com/x': a region is letters, digits and hyphens, such as us-east-1"
+            )
         }
         // The first one set wins; an invalid later one is not looked at.
         let picked = try Region.resolve(
             flag: nil, environment: ["AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "evil.com/x"],
             profileSettings: [:], profileName: "dev")
         #expect(picked.region == "eu-west-1" && picked.source == "AWS_REGION")
-        #expect(try Region.resolve(flag: nil, environment: [:], profileSettings: [:], profileName: "d").region == "us-east-1")
+        #expect(
+            try Region.resolve(flag: nil, environment: [:], profileSettings: [:], profileName: "d").region
+                == "us-east-1")
         // Control characters are shown escaped, not written to the terminal.
         let crlf = #expect(throws: AWSConfigurationError.self) {
             try Region.validated("a\r\nb", source: "AWS_REGION")
@@ -67,7 +75,9 @@ struct RegionValidationTests {
                 let error = #expect(throws: AWSConfigurationError.self) {
                     try AWSSession.make(configuration: configuration, transport: transport)
                 }
-                #expect(error.map { "\($0)" }?.hasPrefix(source + ": invalid region") == true, "\(String(describing: error))")
+                #expect(
+                    error.map { "\($0)" }?.hasPrefix(source + ": invalid region") == true,
+                    "\(String(describing: error))")
                 #expect(throws: AWSConfigurationError.self) { try configuration.resolveRegion() }
             }
             let fine = try AWSSession.make(

@@ -74,14 +74,16 @@ struct XMLLimitsTests {
     /// Calls CreateLoginProfile against a server that answers `status` with `body`.
     static func call(status: Int, body: [UInt8], password: String = "Unused-Passw0rd") async throws -> any Error {
         let server = try await LocalHTTPServer { _ in
-            .respond(HTTPResponseData(status: status, headers: [(name: "Content-Type", value: "text/html")], body: body))
+            .respond(
+                HTTPResponseData(status: status, headers: [(name: "Content-Type", value: "text/html")], body: body))
         }
         defer { Task { await server.stop() } }
         return try await AWSHTTPClient.withClient { transport in
             let iam = IAMClient(
                 query: QueryClient(
                     endpoint: .iam(region: "us-east-1", override: server.url), apiVersion: IAMClient.apiVersion,
-                    credentials: StaticCredentialProvider(Self.credentials), transport: transport, timeout: .seconds(10)))
+                    credentials: StaticCredentialProvider(Self.credentials), transport: transport, timeout: .seconds(10)
+                ))
             do {
                 _ = try await iam.createLoginProfile(userName: "u", password: password, passwordResetRequired: true)
                 Issue.record("the call succeeded")

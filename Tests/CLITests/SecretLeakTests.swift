@@ -41,11 +41,15 @@ struct SecretLeakTests {
             }
             switch action {
             case "GetCallerIdentity":
-                return ok("<Account>123456789012</Account><Arn>arn:aws:iam::123456789012:user/admin</Arn><UserId>AIDA</UserId>")
+                return ok(
+                    "<Account>123456789012</Account><Arn>arn:aws:iam::123456789012:user/admin</Arn><UserId>AIDA</UserId>"
+                )
             case "GetAccountPasswordPolicy":
                 return error(404, "NoSuchEntity", "no policy")
             case "GetUser":
-                return ok("<User><UserName>\(form["UserName"] ?? "")</UserName><UserId>AIDU</UserId><Arn>arn:aws:iam::123456789012:user/u</Arn><Path>/</Path><CreateDate>2024-01-01T00:00:00Z</CreateDate></User>")
+                return ok(
+                    "<User><UserName>\(form["UserName"] ?? "")</UserName><UserId>AIDU</UserId><Arn>arn:aws:iam::123456789012:user/u</Arn><Path>/</Path><CreateDate>2024-01-01T00:00:00Z</CreateDate></User>"
+                )
             case "GetLoginProfile":
                 return error(404, "NoSuchEntity", "Login Profile for User u cannot be found.")
             case "CreateLoginProfile", "UpdateLoginProfile":
@@ -84,7 +88,8 @@ struct SecretLeakTests {
                 environment: Self.environment.merging(["NEW_PW": password]) { $1 }, timeout: .seconds(60))
             #expect(modify.status == 1, "\(modify.output)")
             #expect(modify.output.contains("CreateLoginProfile"), "\(modify.output)")
-            #expect(PasswordEncodings.leaks(of: password, in: modify.output).isEmpty, "\(echo) modify: \(modify.output)")
+            #expect(
+                PasswordEncodings.leaks(of: password, in: modify.output).isEmpty, "\(echo) modify: \(modify.output)")
         }
 
         let input = try dir.write("in.csv", "user,action,password\nu,enable,\(Self.csvField(password))\n")
@@ -109,7 +114,10 @@ struct SecretLeakTests {
         let base = ["modify", "--user", "u", "--disable", "--endpoint-url", "http://127.0.0.1:9"]
         let cases: [([String], [String: String], String)] = [
             (base + ["--region", "evil.com/x"], Self.environment, "--region: invalid region 'evil.com/x'"),
-            (base, Self.environment.merging(["AWS_REGION": "evil.com/x"]) { $1 }, "AWS_REGION: invalid region 'evil.com/x'"),
+            (
+                base, Self.environment.merging(["AWS_REGION": "evil.com/x"]) { $1 },
+                "AWS_REGION: invalid region 'evil.com/x'"
+            ),
             (
                 base, Self.environment.merging(["AWS_DEFAULT_REGION": "evil.com/x"]) { $1 },
                 "AWS_DEFAULT_REGION: invalid region 'evil.com/x'"
@@ -127,7 +135,10 @@ struct SecretLeakTests {
         // The batch command too.
         let input = try dir.write("in.csv", "user,action\nu,disable\n")
         let batch = try await CLI.run(
-            ["batch", input, "--report", dir.path + "/r.csv", "--region", "x@evil.com", "--endpoint-url", "http://127.0.0.1:9"],
+            [
+                "batch", input, "--report", dir.path + "/r.csv", "--region", "x@evil.com", "--endpoint-url",
+                "http://127.0.0.1:9",
+            ],
             environment: Self.environment, timeout: .seconds(60))
         #expect(batch.status == 2, "\(batch.output)")
         #expect(batch.stderr.contains("--region: invalid region 'x@evil.com'"), "\(batch.stderr)")

@@ -27,13 +27,28 @@ public enum PasswordEncodings {
             ("html decimal", html(password, style: .decimal)),
             ("html hex", html(password, style: .hex)),
             ("html hex upper X", html(password, style: .hexUpper)),
-            ("double percent", percent(percent(password, lower: false, plusForSpace: false, latin1: false), lower: false, plusForSpace: false, latin1: false)),
+            (
+                "double percent",
+                percent(
+                    percent(password, lower: false, plusForSpace: false, latin1: false), lower: false,
+                    plusForSpace: false, latin1: false)
+            ),
             ("double html", html(html(password, style: .named), style: .named)),
-            ("whitespace collapsed", password.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")),
-            ("whitespace as newline", password.split(separator: " ", omittingEmptySubsequences: true).joined(separator: "\n  ")),
+            (
+                "whitespace collapsed",
+                password.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+            ),
+            (
+                "whitespace as newline",
+                password.split(separator: " ", omittingEmptySubsequences: true).joined(separator: "\n  ")
+            ),
         ]
         // As our own outputs would quote it: JSON strings and CSV fields.
-        forms.append(("json string", password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")))
+        forms.append(
+            (
+                "json string",
+                password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            ))
         forms.append(("csv field", password.replacingOccurrences(of: "\"", with: "\"\"")))
         // Truncated: the server cut the message inside the password, or shows only its end.
         let cut = max(1, scalars.count - 8)
@@ -45,7 +60,9 @@ public enum PasswordEncodings {
     static func percent(_ text: String, lower: Bool, plusForSpace: Bool, latin1: Bool) -> String {
         var result = ""
         for scalar in text.unicodeScalars {
-            if scalar.properties.isAlphabetic && scalar.isASCII || ("0"..."9").contains(scalar) || "-._~".unicodeScalars.contains(scalar) {
+            if scalar.properties.isAlphabetic && scalar.isASCII || ("0"..."9").contains(scalar)
+                || "-._~".unicodeScalars.contains(scalar)
+            {
                 result.unicodeScalars.append(scalar)
                 continue
             }
@@ -68,14 +85,19 @@ public enum PasswordEncodings {
         ]
         var result = ""
         for scalar in text.unicodeScalars {
-            let plain = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == " ")
+            let plain =
+                scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == " ")
             switch style {
             case .named:
                 if let name = names[scalar] { result += "&\(name);" } else { result.unicodeScalars.append(scalar) }
             case .decimal:
                 if plain { result.unicodeScalars.append(scalar) } else { result += "&#\(scalar.value);" }
             case .hex:
-                if plain { result.unicodeScalars.append(scalar) } else { result += "&#x" + String(scalar.value, radix: 16) + ";" }
+                if plain {
+                    result.unicodeScalars.append(scalar)
+                } else {
+                    result += "&#x" + String(scalar.value, radix: 16) + ";"
+                }
             case .hexUpper:
                 if plain {
                     result.unicodeScalars.append(scalar)

@@ -73,7 +73,8 @@ public struct ContainerCredentialProvider: CredentialProvider {
                 throw CredentialError.misconfigured(
                     source: name,
                     reason:
-                        "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, or http to a loopback address (127.0.0.0/8, ::1, localhost) or the ECS/EKS address (169.254.170.2, 169.254.170.23, fd00:ec2::23), without user info; not \(AWSConfigurationError.printable(AWSConfigurationError.withoutUserInfo(full)))")
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, or http to a loopback address (127.0.0.0/8, ::1, localhost) or the ECS/EKS address (169.254.170.2, 169.254.170.23, fd00:ec2::23), without user info; not \(AWSConfigurationError.printable(AWSConfigurationError.withoutUserInfo(full)))"
+                )
             }
             url = full
         } else {
@@ -203,8 +204,14 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
             throw CredentialError.notFound(source: name, reason: "the instance has no IAM role attached")
         }
         // The role name becomes part of the next URL's path.
-        guard role.utf8.count <= 128, role.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") && $0 != UInt8(ascii: "%") }) else {
-            throw CredentialError.fetchFailed(source: name, reason: "the role name the endpoint answered is not a valid role name")
+        guard role.utf8.count <= 128,
+            role.utf8.allSatisfy({
+                $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#")
+                    && $0 != UInt8(ascii: "%")
+            })
+        else {
+            throw CredentialError.fetchFailed(
+                source: name, reason: "the role name the endpoint answered is not a valid role name")
         }
         let credentialsResponse = try await get(rolePath + role, headers: headers)
         guard credentialsResponse.status == 200 else {

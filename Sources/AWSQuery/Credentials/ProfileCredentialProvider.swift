@@ -126,7 +126,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
             accessKeyId: id, secretAccessKey: secret, sessionToken: settings["aws_session_token"],
             source: "profile \(profile)"
         ).checkedForHeaders(
-            source: name, names: ("aws_access_key_id of profile '\(profile)'", "aws_session_token of profile '\(profile)'"),
+            source: name,
+            names: ("aws_access_key_id of profile '\(profile)'", "aws_session_token of profile '\(profile)'"),
             fetched: false)
     }
 

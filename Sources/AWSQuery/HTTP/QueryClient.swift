@@ -232,7 +232,8 @@ public struct QueryClient: Sendable {
         let code = Redaction.field(
             ASCII.trimmingBlanks(errorNode.string("Code") ?? root.first("Code")?.text ?? ""), secrets: secrets)
         let message = errorNode.string("Message") ?? root.first("Message")?.text ?? ""
-        let requestId = (root.first("RequestId")?.text ?? root.first("RequestID")?.text
+        let requestId =
+            (root.first("RequestId")?.text ?? root.first("RequestID")?.text
             ?? response.header("x-amzn-RequestId")).map { Redaction.field($0, secrets: secrets) }
         let fault = (errorNode.string("Type")).flatMap(AWSServiceError.Fault.init(rawValue:))
         return AWSServiceError(

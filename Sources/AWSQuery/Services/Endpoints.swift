@@ -134,7 +134,8 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
     /// A URL with any user info (`user:password@`) replaced by `<redacted>@`.
     static func withoutUserInfo(_ url: String) -> String {
         guard let schemeEnd = url.range(of: "://") else { return url }
-        let authorityEnd = url[schemeEnd.upperBound...].firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? url.endIndex
+        let authorityEnd =
+            url[schemeEnd.upperBound...].firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? url.endIndex
         guard let at = url[schemeEnd.upperBound..<authorityEnd].lastIndex(of: "@") else { return url }
         return String(url[..<schemeEnd.upperBound]) + "<redacted>" + String(url[at...])
     }

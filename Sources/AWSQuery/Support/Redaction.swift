@@ -42,7 +42,8 @@ public enum Redaction {
         let secrets = prepared(secrets)
         // Scrubbed before the markup is dropped (a secret containing `<` must not be split by
         // it), and again after (a secret split by markup is whole once the markup is gone).
-        var text = secrets.isEmpty ? decodedText(body.prefix(maximumScannedBytes)) : scrub(bytes: body, secrets: secrets)
+        var text =
+            secrets.isEmpty ? decodedText(body.prefix(maximumScannedBytes)) : scrub(bytes: body, secrets: secrets)
         text = dropMarkup(text)
         text = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
         if !secrets.isEmpty { text = scrub(bytes: Array(text.utf8), secrets: secrets) }
@@ -97,7 +98,8 @@ public enum Redaction {
     static func scrub(bytes: [UInt8], secrets: [[UInt32]]) -> String {
         let truncated = bytes.count > maximumScannedBytes
         let bytes = truncated ? Array(bytes.prefix(maximumScannedBytes)) : bytes
-        var layer = decode(bytes.enumerated().map { Unit(scalar: UInt32($0.element), start: $0.offset, end: $0.offset + 1) })
+        var layer = decode(
+            bytes.enumerated().map { Unit(scalar: UInt32($0.element), start: $0.offset, end: $0.offset + 1) })
         var found: [Range<Int>] = []
         for depth in 0...decodingLayers {
             if depth > 0 {
@@ -115,7 +117,9 @@ public enum Redaction {
     /// Bytes as text: UTF-8, or Latin-1 for bytes that are not (a Latin-1 server's answer).
     static func decodedText(_ bytes: ArraySlice<UInt8>) -> String {
         var scalars = String.UnicodeScalarView()
-        for unit in decode(bytes.enumerated().map { Unit(scalar: UInt32($0.element), start: $0.offset, end: $0.offset + 1) }) {
+        for unit in decode(
+            bytes.enumerated().map { Unit(scalar: UInt32($0.element), start: $0.offset, end: $0.offset + 1) })
+        {
             scalars.append(Unicode.Scalar(unit.scalar) ?? "\u{FFFD}")
         }
         return String(scalars)
