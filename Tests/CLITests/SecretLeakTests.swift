@@ -143,4 +143,21 @@ struct SecretLeakTests {
         #expect(batch.status == 2, "\(batch.output)")
         #expect(batch.stderr.contains("--region: invalid region 'x@evil.com'"), "\(batch.stderr)")
     }
+
+    @Test("a deeply nested or huge HTML answer: a typed error and exit 1 or 3, never a signal")
+    func hostileAnswers() async throws {
+        let nested = Array(
+            (String(repeating: "<a>", count: 100_000) + String(repeating: "</a>", count: 100_000)).utf8)
+        let page = Array(("<html><body>" + String(repeating: "<p>boom</p>", count: 20_000) + "</body></html>").utf8)
+        for (status, body) in [(200, nested), (400, nested), (500, page)] {
+            let server = try await LocalHTTPServer { _ in .respond(HTTPResponseData(status: status, body: body)) }
+            let result = try await CLI.run(
+                ["modify", "--user", "u", "--disable", "--endpoint-url", server.url], environment: Self.environment,
+                timeout: .seconds(60))
+            await server.stop()
+            #expect(result.status == 1 || result.status == 3, "HTTP \(status): \(result.status) \(result.output)")
+            #expect(result.stderr.contains("unreadable response (HTTP \(status))"), "\(result.stderr)")
+            #expect(result.output.count < 2000, "HTTP \(status): \(result.output.count) characters of output")
+        }
+    }
 }
