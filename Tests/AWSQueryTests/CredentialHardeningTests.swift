@@ -86,7 +86,9 @@ struct CredentialHardeningTests {
         let tokenFile = try dir.write("token", "Bearer a\nInjected: yes\n")
         try await AWSHTTPClient.withClient { transport in
             func container(_ env: [String: String]) async throws -> AWSCredentials {
-                try await ContainerCredentialProvider(environment: env, transport: transport).credentials()
+                var provider = ContainerCredentialProvider(environment: env, transport: transport)
+                provider.timeout = .seconds(30)  // not the 2 s default: the test machine may be loaded
+                return try await provider.credentials()
             }
             let answer = await #expect(throws: CredentialError.self) {
                 try await container(["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/bad-token"])
@@ -112,11 +114,10 @@ struct CredentialHardeningTests {
             ])
             #expect(good.sessionToken == "meta-token")
 
-            let imds = await #expect(throws: CredentialError.self) {
-                try await InstanceMetadataCredentialProvider(
-                    environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url], transport: transport
-                ).credentials()
-            }
+            var metadata = InstanceMetadataCredentialProvider(
+                environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url], transport: transport)
+            metadata.timeout = .seconds(30)
+            let imds = await #expect(throws: CredentialError.self) { try await metadata.credentials() }
             #expect(imds.map { "\($0)" }?.contains("IMDS session token contains a control character") == true)
         }
     }
@@ -187,8 +188,21 @@ struct CredentialHardeningTests {
         defer { Task { await server.stop() } }
         try await AWSHTTPClient.withClient { transport in
             let env = ["HOME": "/nonexistent-home", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url]
-            let session = try AWSSession.make(configuration: AWSConfiguration(environment: env), transport: transport)
-            let error = await #expect(throws: CredentialError.self) { try await session.credentials.credentials() }
+            // The session's chain, with a generous IMDS timeout so a loaded test machine does
+            // not turn the 403 into "no metadata service".
+            let sts = STSContext(
+                endpoint: .sts(region: "us-east-1", override: "http://127.0.0.1:9"), transport: transport,
+                logger: Logger(label: "t"))
+            var imds = InstanceMetadataCredentialProvider(environment: env, transport: transport)
+            imds.timeout = .seconds(30)
+            let chain = CredentialProviderChain([
+                EnvironmentCredentialProvider(environment: env),
+                WebIdentityCredentialProvider(environment: env, sts: sts),
+                ProfileCredentialProvider(
+                    profileName: "default", explicitlyNamed: false, config: SharedConfig(), environment: env, sts: sts),
+                ContainerCredentialProvider(environment: env, transport: transport), imds,
+            ])
+            let error = await #expect(throws: CredentialError.self) { try await chain.credentials() }
             guard case .chainStopped(let tried, let failure) = error else {
                 Issue.record("expected chainStopped, got \(String(describing: error))")
                 return
