@@ -69,23 +69,9 @@ public struct AWSSession: Sendable {
         let profileSettings = shared.profile(profileName) ?? [:]
         var resolution: [String: String] = ["profile": explicitProfile == nil ? "default" : profileName]
 
-        let region: String
-        if let value = nonEmpty(configuration.region) {
-            region = value
-            resolution["region"] = "\(value) (--region)"
-        } else if let value = nonEmpty(env["AWS_REGION"]) {
-            region = value
-            resolution["region"] = "\(value) (AWS_REGION)"
-        } else if let value = nonEmpty(env["AWS_DEFAULT_REGION"]) {
-            region = value
-            resolution["region"] = "\(value) (AWS_DEFAULT_REGION)"
-        } else if let value = nonEmpty(profileSettings["region"]) {
-            region = value
-            resolution["region"] = "\(value) (profile \(profileName))"
-        } else {
-            region = "us-east-1"
-            resolution["region"] = "us-east-1 (default)"
-        }
+        let (region, regionSource) = try Region.resolve(
+            flag: configuration.region, environment: env, profileSettings: profileSettings, profileName: profileName)
+        resolution["region"] = "\(region) (\(regionSource))"
 
         func override(service: String) throws -> String? {
             let candidates: [(String?, String)] = [

@@ -39,6 +39,13 @@ struct ConnectionOptions: ParsableArguments {
         var configuration = AWSConfiguration(
             profile: profile, region: region, endpointURL: endpointURL, roleArn: roleArn, logger: logger)
         configuration.roleSessionName = "console-access-\(Int(Date().timeIntervalSince1970))"
+        // A bad region (flag, environment or profile) is a usage error: refused before any work.
+        do {
+            _ = try configuration.resolveRegion()
+        } catch let error as AWSConfigurationError {
+            // An unreadable config file is reported where the session is set up, as before.
+            if case .invalidRegion = error { throw ValidationError(error.description) }
+        }
         if let auditLog {
             let log: AuditLog
             do {

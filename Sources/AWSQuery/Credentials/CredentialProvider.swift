@@ -21,6 +21,10 @@ public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible
     case misconfigured(source: String, reason: String)
     /// A source is configured but fetching from it failed.
     case fetchFailed(source: String, reason: String)
+    /// A chain stopped at a source that failed (a configured source that fails is not skipped,
+    /// so no other identity is used in its place). Lists the sources tried before it and why
+    /// each had none, then the failure.
+    indirect case chainStopped(tried: [String], failure: CredentialError)
 
     public var description: String {
         switch self {
@@ -34,6 +38,9 @@ public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible
             return "credentials from \(source) are misconfigured: \(reason)"
         case .fetchFailed(let source, let reason):
             return "could not get credentials from \(source): \(reason)"
+        case .chainStopped(let tried, let failure):
+            return "Unable to get credentials. Tried, in order:\n"
+                + (tried + ["\(failure) (the search stopped here)"]).map { "  - \($0)" }.joined(separator: "\n")
         }
     }
 }
@@ -68,6 +75,13 @@ public struct CredentialProviderChain: CredentialProvider {
                 return try await provider.credentials()
             } catch let CredentialError.notFound(source, reason) {
                 tried.append("\(source): \(reason)")
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch let error as CredentialError {
+                throw CredentialError.chainStopped(tried: tried, failure: error)
+            } catch {
+                throw CredentialError.chainStopped(
+                    tried: tried, failure: .fetchFailed(source: provider.name, reason: "\(error)"))
             }
         }
         throw CredentialError.noCredentials(tried: tried)

@@ -45,9 +45,10 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
             throw CredentialError.misconfigured(
                 source: name, reason: "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
         case (let id?, let secret?):
-            return AWSCredentials(
+            return try AWSCredentials(
                 accessKeyId: id, secretAccessKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"],
-                source: "environment")
+                source: "environment"
+            ).checkedForHeaders(source: name, names: ("AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN"), fetched: false)
         }
     }
 }
@@ -83,13 +84,7 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
             throw CredentialError.misconfigured(
                 source: name, reason: "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE must both be set")
         }
-        guard let data = FileManager.default.contents(atPath: tokenFile) else {
-            throw CredentialError.fetchFailed(source: name, reason: "cannot read token file \(tokenFile)")
-        }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty else {
-            throw CredentialError.fetchFailed(source: name, reason: "token file \(tokenFile) is empty")
-        }
+        let token = try TokenFile.read(tokenFile, source: name)
         do {
             return try await sts.client(credentials: nil).assumeRoleWithWebIdentity(
                 roleArn: roleArn, sessionName: sessionName ?? RoleSession.defaultName(), webIdentityToken: token
@@ -136,5 +131,30 @@ public enum RoleSession {
     /// `console-access-<unix seconds>`, as the AWS CLI names its sessions `botocore-session-<n>`.
     public static func defaultName() -> String {
         "console-access-\(Int(Date().timeIntervalSince1970))"
+    }
+}
+
+/// Token files (web identity, container authorization): read whole, up to a limit, trimmed.
+enum TokenFile {
+    /// The largest token file read (bytes). Web identity tokens (JWTs) are a few kilobytes.
+    static let maximumSize = 64 * 1024
+
+    static func read(_ path: String, source: String) throws(CredentialError) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CredentialError.fetchFailed(source: source, reason: "cannot read token file \(path)")
+        }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: maximumSize + 1) else {
+            throw CredentialError.fetchFailed(source: source, reason: "cannot read token file \(path)")
+        }
+        guard data.count <= maximumSize else {
+            throw CredentialError.fetchFailed(
+                source: source, reason: "token file \(path) is larger than \(maximumSize) bytes")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else {
+            throw CredentialError.fetchFailed(source: source, reason: "token file \(path) is empty")
+        }
+        return token
     }
 }

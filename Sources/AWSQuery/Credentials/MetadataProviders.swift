@@ -1,5 +1,11 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The JSON shape both the ECS container endpoint and EC2 instance metadata answer with.
 struct MetadataCredentialsDocument: Decodable {
     let code: String?
@@ -25,10 +31,11 @@ struct MetadataCredentialsDocument: Decodable {
         guard let id = accessKeyId, let secret = secretAccessKey, !id.isEmpty, !secret.isEmpty else {
             throw CredentialError.fetchFailed(source: source, reason: "the answer has no AccessKeyId/SecretAccessKey")
         }
-        return AWSCredentials(
+        return try AWSCredentials(
             accessKeyId: id, secretAccessKey: secret, sessionToken: token,
             expiration: expiration.flatMap(ISO8601.parse),
-            source: source)
+            source: source
+        ).checkedForHeaders(source: source, names: ("AccessKeyId", "Token"), fetched: true)
     }
 
     static func decode(_ body: [UInt8], source: String) throws -> AWSCredentials {
@@ -66,7 +73,8 @@ public struct ContainerCredentialProvider: CredentialProvider {
                 throw CredentialError.misconfigured(
                     source: name,
                     reason:
-                        "AWS_CONTAINER_CREDENTIALS_FULL_URI must use https or a loopback/ECS/EKS address, not \(full)")
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, or http to a loopback address (127.0.0.0/8, ::1, localhost) or the ECS/EKS address (169.254.170.2, 169.254.170.23, fd00:ec2::23), without user info; not \(AWSConfigurationError.printable(AWSConfigurationError.withoutUserInfo(full)))"
+                )
             }
             url = full
         } else {
@@ -76,15 +84,12 @@ public struct ContainerCredentialProvider: CredentialProvider {
         }
         var headers: [(name: String, value: String)] = [(name: "Accept", value: "application/json")]
         if let tokenFile = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"], !tokenFile.isEmpty {
-            guard let data = FileManager.default.contents(atPath: tokenFile) else {
-                throw CredentialError.fetchFailed(source: name, reason: "cannot read \(tokenFile)")
-            }
-            headers.append(
-                (
-                    name: "Authorization",
-                    value: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                ))
+            let token = try TokenFile.read(tokenFile, source: name)
+            try HeaderValue.check(
+                token, "the token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", source: name, fetched: false)
+            headers.append((name: "Authorization", value: token))
         } else if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"], !token.isEmpty {
+            try HeaderValue.check(token, "AWS_CONTAINER_AUTHORIZATION_TOKEN", source: name, fetched: false)
             headers.append((name: "Authorization", value: token))
         }
         let response: HTTPResponseData
@@ -101,14 +106,43 @@ public struct ContainerCredentialProvider: CredentialProvider {
         return try MetadataCredentialsDocument.decode(response.body, source: "container credentials")
     }
 
+    /// The SDKs' rule: https to any host, or http to a loopback address or the ECS/EKS
+    /// container endpoints. Hosts are compared as parsed IP addresses (`127.0.0.1.evil.com` is
+    /// not loopback); `localhost` is the only name accepted (no DNS lookup is made here).
     static func isAllowed(fullURI: String) -> Bool {
-        guard let components = URLComponents(string: fullURI), let scheme = components.scheme?.lowercased(),
-            let host = components.host
+        guard !fullURI.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }),
+            let components = URLComponents(string: fullURI), let scheme = components.scheme?.lowercased(),
+            components.user == nil, components.password == nil, var host = components.host, !host.isEmpty
         else { return false }
         if scheme == "https" { return true }
         guard scheme == "http" else { return false }
-        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
-            || host == "169.254.170.2" || host == "169.254.170.23" || host == "fd00:ec2::23"
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.lowercased() == "localhost" { return true }
+        if let v4 = IPAddress.v4(host) {
+            return v4[0] == 127 || v4 == [169, 254, 170, 2] || v4 == [169, 254, 170, 23]
+        }
+        if let v6 = IPAddress.v6(host) {
+            let loopback: [UInt8] = Array(repeating: 0, count: 15) + [1]
+            let eksPodIdentity: [UInt8] = [0xFD, 0x00, 0x0E, 0xC2] + Array(repeating: 0, count: 11) + [0x23]
+            return v6 == loopback || v6 == eksPodIdentity
+        }
+        return false
+    }
+}
+
+/// IP address literals, parsed strictly (by `inet_pton`: dotted decimal with four parts for
+/// IPv4, no octal or short forms; IPv6 without zone).
+enum IPAddress {
+    static func v4(_ text: String) -> [UInt8]? {
+        var address = in_addr()
+        guard inet_pton(AF_INET, text, &address) == 1 else { return nil }
+        return withUnsafeBytes(of: &address) { Array($0) }
+    }
+
+    static func v6(_ text: String) -> [UInt8]? {
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
+        return withUnsafeBytes(of: &address) { Array($0) }
     }
 }
 
@@ -153,6 +187,7 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
                 source: name, reason: "the session token request answered HTTP \(tokenResponse.status)")
         }
         let token = String(decoding: tokenResponse.body, as: UTF8.self)
+        try HeaderValue.check(token, "the IMDS session token", source: name, fetched: true)
         let headers = [(name: "X-aws-ec2-metadata-token", value: token)]
         let rolePath = base + "/latest/meta-data/iam/security-credentials/"
         let roleResponse = try await get(rolePath, headers: headers)
@@ -167,6 +202,16 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
                 .map({ $0.trimmingCharacters(in: .whitespaces) }), !role.isEmpty
         else {
             throw CredentialError.notFound(source: name, reason: "the instance has no IAM role attached")
+        }
+        // The role name becomes part of the next URL's path.
+        guard role.utf8.count <= 128,
+            role.utf8.allSatisfy({
+                $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#")
+                    && $0 != UInt8(ascii: "%")
+            })
+        else {
+            throw CredentialError.fetchFailed(
+                source: name, reason: "the role name the endpoint answered is not a valid role name")
         }
         let credentialsResponse = try await get(rolePath + role, headers: headers)
         guard credentialsResponse.status == 200 else {

@@ -57,14 +57,14 @@ public struct ProfileCredentialProvider: CredentialProvider {
                 ).credentials()
             }
             // A profile used as the source of another may also carry keys: those are its own credentials.
-            if isSourceOfChain, let keys = staticKeys(settings, profile: profile) {
+            if isSourceOfChain, let keys = try staticKeys(settings, profile: profile) {
                 return keys
             }
             let source: any CredentialProvider
             switch (settings["source_profile"], settings["credential_source"]) {
             case (let sourceProfile?, nil):
                 if sourceProfile == profile {
-                    guard let keys = staticKeys(settings, profile: profile) else {
+                    guard let keys = try staticKeys(settings, profile: profile) else {
                         throw CredentialError.misconfigured(
                             source: name, reason: "profile '\(profile)' is its own source_profile but has no keys")
                     }
@@ -107,7 +107,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
             }
         }
 
-        if let keys = staticKeys(settings, profile: profile) { return keys }
+        if let keys = try staticKeys(settings, profile: profile) { return keys }
         if settings["aws_access_key_id"] != nil || settings["aws_secret_access_key"] != nil {
             throw CredentialError.misconfigured(
                 source: name, reason: "profile '\(profile)' needs both aws_access_key_id and aws_secret_access_key")
@@ -118,13 +118,17 @@ public struct ProfileCredentialProvider: CredentialProvider {
         throw CredentialError.notFound(source: name, reason: "the profile has no credentials")
     }
 
-    private func staticKeys(_ settings: [String: String], profile: String) -> AWSCredentials? {
+    private func staticKeys(_ settings: [String: String], profile: String) throws(CredentialError) -> AWSCredentials? {
         guard let id = settings["aws_access_key_id"], let secret = settings["aws_secret_access_key"], !id.isEmpty,
             !secret.isEmpty
         else { return nil }
-        return AWSCredentials(
+        return try AWSCredentials(
             accessKeyId: id, secretAccessKey: secret, sessionToken: settings["aws_session_token"],
-            source: "profile \(profile)")
+            source: "profile \(profile)"
+        ).checkedForHeaders(
+            source: name,
+            names: ("aws_access_key_id of profile '\(profile)'", "aws_session_token of profile '\(profile)'"),
+            fetched: false)
     }
 
     private func credentialSource(_ value: String, profile: String) throws -> any CredentialProvider {

@@ -42,6 +42,9 @@ public struct SharedConfig: Sendable, Equatable {
         return (configProfiles[name] ?? [:]).merging(credentialProfiles[name] ?? [:]) { _, credentials in credentials }
     }
 
+    /// The largest config or credentials file read (bytes); real ones are a few kilobytes.
+    public static let maximumFileSize = 1024 * 1024
+
     static func expand(_ path: String, home: String) -> String {
         if path == "~" { return home }
         if path.hasPrefix("~/") { return home + path.dropFirst(1) }
@@ -56,7 +59,10 @@ public struct SharedConfig: Sendable, Equatable {
             throw AWSConfigurationError.invalidSetting(name: path, reason: "cannot be read")
         }
         defer { try? handle.close() }
-        let data = (try? handle.readToEnd()) ?? Data()
+        let data = (try? handle.read(upToCount: maximumFileSize + 1)) ?? Data()
+        guard data.count <= maximumFileSize else {
+            throw AWSConfigurationError.invalidSetting(name: path, reason: "is larger than \(maximumFileSize) bytes")
+        }
         return parse(String(decoding: data, as: UTF8.self), isConfigFile: isConfigFile)
     }
 

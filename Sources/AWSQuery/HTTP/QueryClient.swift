@@ -202,7 +202,8 @@ public struct QueryClient: Sendable {
                 throw AWSClientError(
                     .invalidResponse(httpStatus: response.status), action: action,
                     detail:
-                        "the body is not the expected XML (\(error)): \(Self.snippet(response.body, secrets: secrets))")
+                        "the body is not the expected XML (\(Redaction.scrub("\(error)", secrets: secrets))): \(Self.snippet(response.body, secrets: secrets))"
+                )
             }
         }
 
@@ -228,50 +229,25 @@ public struct QueryClient: Sendable {
         secrets: [String]
     ) -> AWSServiceError {
         let errorNode = root.first("Error") ?? root
-        let code = ASCII.trimmingBlanks(errorNode.string("Code") ?? root.first("Code")?.text ?? "")
+        let code = Redaction.field(
+            ASCII.trimmingBlanks(errorNode.string("Code") ?? root.first("Code")?.text ?? ""), secrets: secrets)
         let message = errorNode.string("Message") ?? root.first("Message")?.text ?? ""
         let requestId =
-            root.first("RequestId")?.text ?? root.first("RequestID")?.text ?? response.header("x-amzn-RequestId")
+            (root.first("RequestId")?.text ?? root.first("RequestID")?.text
+            ?? response.header("x-amzn-RequestId")).map { Redaction.field($0, secrets: secrets) }
         let fault = (errorNode.string("Type")).flatMap(AWSServiceError.Fault.init(rawValue:))
         return AWSServiceError(
-            code: code.isEmpty ? "Unknown" : code, message: Redaction.scrub(message, secrets: secrets),
+            code: code.isEmpty ? "Unknown" : code, message: Redaction.message(message, secrets: secrets),
             httpStatus: status, requestId: requestId, fault: fault, action: action,
             dateHeader: response.header("Date"), localDate: received)
     }
 
     static func snippet(_ body: [UInt8], secrets: [String]) -> String {
-        var text = String(decoding: body.prefix(400), as: UTF8.self)
-        // Drop markup so an HTML error page reads as its words.
-        text = text.replacingOccurrences(of: "<[^>]*>", with: " ", options: .regularExpression)
-        text = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
-        if text.count > 160 { text = String(text.prefix(160)) + "…" }
-        return Redaction.scrub(text, secrets: secrets)
+        Redaction.snippet(body, secrets: secrets)
     }
 
     static func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
         return Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
-}
-
-/// Removes secret values from text that may echo them.
-public enum Redaction {
-    public static func scrub(_ text: String, secrets: [String]) -> String {
-        var text = text
-        // A byte search settles it for ASCII secrets; others go to Foundation's search, which also
-        // finds canonically equivalent spellings.
-        // Secrets under 4 characters are left alone (they would redact common words); an ASCII
-        // secret's length in bytes is its length in characters, so `count` (which walks
-        // grapheme boundaries) is needed only for the others.
-        for secret in secrets where secret.utf8.count >= 4 {
-            if secret.utf8.allSatisfy({ $0 < 0x80 }) {
-                guard text.utf8.firstRange(of: secret.utf8) != nil else { continue }
-            } else if secret.count < 4 {
-                continue
-            }
-            text = text.replacingOccurrences(of: secret, with: "<redacted>")
-        }
-        return text
-    }
-
 }

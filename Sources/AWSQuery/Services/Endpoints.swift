@@ -53,15 +53,20 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
         self.url = url
         self.signingRegion = signingRegion
         self.signingName = signingName
-        self.hostHeader = Self.hostHeader(of: url)
-        let path = URLComponents(string: url)?.path ?? ""
+        let components = URLComponents(string: url)
+        self.hostHeader = components.flatMap(Self.hostHeader(of:))
+        let path = components?.path ?? ""
         self.path = path.isEmpty ? "/" : path
     }
 
     public var description: String { "\(url) (signed as \(signingName) in \(signingRegion))" }
 
     static func hostHeader(of url: String) -> String? {
-        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
+        URLComponents(string: url).flatMap(hostHeader(of:))
+    }
+
+    static func hostHeader(of components: URLComponents) -> String? {
+        guard let host = components.host, !host.isEmpty else {
             return nil
         }
         let bracketed = host.contains(":") ? "[\(host)]" : host
@@ -86,10 +91,14 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
         return ServiceEndpoint(url: url, signingRegion: region, signingName: "sts")
     }
 
-    /// Checks that an override is an absolute http(s) URL with a host.
+    /// Checks that an override is an absolute http(s) URL with a host, and no user info, query,
+    /// fragment or control characters (which would end up in the `Host` header or the signature).
     public static func validate(override: String, source: String) throws {
-        guard let components = URLComponents(string: override), let scheme = components.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        guard !override.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }),
+            let components = URLComponents(string: override), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+            components.user == nil, components.password == nil, components.query == nil,
+            components.fragment == nil
         else {
             throw AWSConfigurationError.invalidEndpoint(url: override, source: source)
         }
@@ -99,6 +108,8 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
 /// A problem with how the client was configured (not with AWS's answer).
 public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidEndpoint(url: String, source: String)
+    /// A region that is not a valid host label, and the setting it came from.
+    case invalidRegion(value: String, source: String)
     case profileNotFound(String)
     case invalidProfile(profile: String, reason: String)
     case invalidSetting(name: String, reason: String)
@@ -106,7 +117,11 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
     public var description: String {
         switch self {
         case .invalidEndpoint(let url, let source):
-            return "invalid endpoint URL '\(url)' from \(source): expected http(s)://host[:port]"
+            return
+                "invalid endpoint URL '\(Self.printable(Self.withoutUserInfo(url)))' from \(source): expected http(s)://host[:port][/path], without user info"
+        case .invalidRegion(let value, let source):
+            return
+                "\(source): invalid region '\(Self.printable(value))': a region is letters, digits and hyphens, such as us-east-1"
         case .profileNotFound(let name):
             return "the config profile (\(name)) could not be found"
         case .invalidProfile(let profile, let reason):
@@ -114,5 +129,23 @@ public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConve
         case .invalidSetting(let name, let reason):
             return "\(name): \(reason)"
         }
+    }
+
+    /// A URL with any user info (`user:password@`) replaced by `<redacted>@`.
+    static func withoutUserInfo(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let authorityEnd =
+            url[schemeEnd.upperBound...].firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? url.endIndex
+        guard let at = url[schemeEnd.upperBound..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<schemeEnd.upperBound]) + "<redacted>" + String(url[at...])
+    }
+
+    /// A configured value as an error quotes it: control characters escaped, at most 100 characters.
+    static func printable(_ value: String) -> String {
+        var text = ""
+        for scalar in value.unicodeScalars.prefix(100) {
+            text += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        return value.unicodeScalars.count > 100 ? text + "…" : text
     }
 }

@@ -56,8 +56,9 @@ public struct STSClient: Sendable {
                 .invalidResponse(httpStatus: response.httpStatus), action: action,
                 detail: "the response has no Credentials element")
         }
-        return AWSCredentials(
+        return try AWSCredentials(
             accessKeyId: id, secretAccessKey: secret, sessionToken: node.string("SessionToken"),
-            expiration: node.string("Expiration").flatMap(ISO8601.parse), source: source)
+            expiration: node.string("Expiration").flatMap(ISO8601.parse), source: source
+        ).checkedForHeaders(source: "\(action) answer", names: ("AccessKeyId", "SessionToken"), fetched: true)
     }
 }

@@ -5,9 +5,16 @@
 /// and character references, CDATA sections, comments and processing instructions. A DOCTYPE or
 /// any other `<!` declaration is refused, so no entity can expand and nothing external is read.
 /// Anything else that is not well-formed is an error with its line and column.
+///
+/// It works with an explicit stack, never recursion, and refuses documents nested deeper than
+/// `XMLTree.maximumDepth` or with more than `XMLTree.maximumElementCount` elements, so no
+/// answer can exhaust the stack (the tree is walked and freed recursively) or build a tree much
+/// larger than its bytes. Text is kept as read (entities only shrink it), so the body size limit
+/// bounds it.
 struct XMLReader {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    private var elementCount = 0
 
     /// An open element. Its text is kept as a range of the input while it is one piece without
     /// entity references (the usual case), and copied out only when it is not.
@@ -88,6 +95,13 @@ struct XMLReader {
             default:
                 let tagStart = index
                 guard root == nil || !stack.isEmpty else { throw error(at: index, "a second root element") }
+                guard stack.count < XMLTree.maximumDepth else {
+                    throw .tooDeep(limit: XMLTree.maximumDepth)
+                }
+                elementCount += 1
+                guard elementCount <= XMLTree.maximumElementCount else {
+                    throw .tooManyElements(limit: XMLTree.maximumElementCount)
+                }
                 index += 1
                 let name = try readName()
                 let selfClosing = try readAttributes()
@@ -307,8 +321,11 @@ struct XMLReader {
         return bytes[start...].firstRange(of: needle)?.lowerBound
     }
 
+    /// A name from the input, for an error message: at most `XMLTree.maximumQuotedName` bytes.
     private func string(_ range: Range<Int>) -> String {
-        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        let shown = range.count > XMLTree.maximumQuotedName ? range.prefix(XMLTree.maximumQuotedName) : range[...]
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[shown]), as: UTF8.self)
+        return shown.count < range.count ? text + "…" : text
     }
 
     private func error(at offset: Int, _ reason: String) -> XMLTree.ParseError {

@@ -43,9 +43,22 @@ public struct XMLTree: Sendable, Equatable {
     /// The `<member>` children of a list element.
     public var members: [XMLTree] { children.filter { $0.name == "member" } }
 
+    /// The deepest nesting a document may have (the root is depth 1). AWS Query answers nest
+    /// about 6 deep; the limit keeps every recursive walk of the tree far from the stack's end.
+    public static let maximumDepth = 64
+    /// The most elements a document may have: a full page of 1000 users or policies is about
+    /// 15,000.
+    public static let maximumElementCount = 200_000
+    /// How much of a tag name an error message quotes (bytes).
+    static let maximumQuotedName = 40
+
     public enum ParseError: Error, Sendable, CustomStringConvertible, Equatable {
         case malformed(line: Int, column: Int, reason: String)
         case empty
+        /// Elements nested deeper than `XMLTree.maximumDepth`.
+        case tooDeep(limit: Int)
+        /// More elements than `XMLTree.maximumElementCount`.
+        case tooManyElements(limit: Int)
 
         public var description: String {
             switch self {
@@ -53,6 +66,10 @@ public struct XMLTree: Sendable, Equatable {
                 return "malformed XML at line \(line), column \(column): \(reason)"
             case .empty:
                 return "empty XML document"
+            case .tooDeep(let limit):
+                return "XML nested deeper than \(limit) elements"
+            case .tooManyElements(let limit):
+                return "XML with more than \(limit) elements"
             }
         }
     }
