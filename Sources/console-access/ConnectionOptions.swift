@@ -24,6 +24,13 @@ struct ConnectionOptions: ParsableArguments {
     )
     var endpointURL: String?
 
+    @Option(
+        name: .customLong("ca-bundle"),
+        help: ArgumentHelp(
+            "Trust the CA certificates in this PEM file for HTTPS (a TLS-inspecting proxy, a private endpoint). Else AWS_CA_BUNDLE, the profile's ca_bundle.",
+            valueName: "file"))
+    var caBundle: String?
+
     @Flag(help: "Log each AWS call (action, user, HTTP status, request id, timing) to stderr. Never logs passwords.")
     var debug = false
 
@@ -39,6 +46,10 @@ struct ConnectionOptions: ParsableArguments {
         var configuration = AWSConfiguration(
             profile: profile, region: region, endpointURL: endpointURL, roleArn: roleArn, logger: logger)
         configuration.roleSessionName = "console-access-\(Int(Date().timeIntervalSince1970))"
+        if let caBundle, !caBundle.isEmpty {
+            configuration.http.caBundlePath = caBundle
+            configuration.http.caBundleSource = "--ca-bundle"
+        }
         if let auditLog {
             let log: AuditLog
             do {

@@ -40,7 +40,10 @@ struct EndpointTests {
         #expect(
             ServiceEndpoint(url: "http://127.0.0.1:5000", signingRegion: "", signingName: "").hostHeader
                 == "127.0.0.1:5000")
-        #expect(ServiceEndpoint(url: "http://localhost:8080/base", signingRegion: "", signingName: "").path == "/base")
+        // The path as sent and signed: the base path and `/`, with or without the slash given.
+        #expect(ServiceEndpoint(url: "http://localhost:8080/base", signingRegion: "", signingName: "").path == "/base/")
+        #expect(ServiceEndpoint(url: "http://localhost:8080/base/", signingRegion: "", signingName: "").path == "/base/")
+        #expect(ServiceEndpoint(url: "http://localhost:8080", signingRegion: "", signingName: "").path == "/")
     }
 
     @Test("partition from an ARN")
