@@ -131,6 +131,6 @@ struct EndpointTests {
         let settings = HTTPSettings(environment: ["AWS_CA_BUNDLE": "/nonexistent/ca.pem"])
         #expect(settings.caBundlePath == "/nonexistent/ca.pem")
         let error = #expect(throws: AWSClientError.self) { try AWSHTTPClient(settings: settings) }
-        #expect(error?.description.contains("AWS_CA_BUNDLE /nonexistent/ca.pem is not readable") == true)
+        #expect(error?.description.contains("the CA bundle /nonexistent/ca.pem (AWS_CA_BUNDLE) cannot be read") == true)
     }
 }

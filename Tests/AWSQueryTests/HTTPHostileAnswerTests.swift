@@ -153,14 +153,15 @@ struct HTTPHostileAnswerTests {
         // Connection 0 answers, then pushes a smuggled answer while the connection sits idle.
         let server = try await ScriptedServer { connection, _ in
             connection == 0
-                ? .respondThenLater(Self.ok, later: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil", delay: .milliseconds(50))
+                ? .respondThenLater(Self.ok, later: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil", delay: .milliseconds(400))
                 : .respond(Self.ok)
         }
         try await AWSHTTPClient.withClient { client in
             let first = try await client.send(HTTPRequestData(url: server.url + "/", method: "POST"), timeout: .seconds(5))
             #expect(String(decoding: first.body, as: UTF8.self) == "ok")
-            // Wait until the extra bytes have arrived (the server counts nothing for them).
-            try await Task.sleep(for: .milliseconds(300))
+            // Wait until the extra bytes have arrived (a loaded machine could read both in one read,
+            // which is refused as bytes after the body: the pause keeps them apart).
+            try await Task.sleep(for: .milliseconds(1200))
             let second = try await client.send(HTTPRequestData(url: server.url + "/", method: "POST"), timeout: .seconds(5))
             #expect(String(decoding: second.body, as: UTF8.self) == "ok")
         }

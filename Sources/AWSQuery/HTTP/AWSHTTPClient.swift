@@ -187,6 +187,7 @@ public final class AWSHTTPClient: HTTPTransport {
         // The client handler, kept here: a TLS handshake can fail (and the pipeline go) before
         // the connection is handed out, and its error is the one to report.
         let installed = NIOLockedValueBox<NIOLoopBound<HTTP1ClientHandler>?>(nil)
+        let established = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
         // A new connection lives on the event loop this task runs on, when it runs on one.
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.currentEventLoop ?? group.next())
             .connectTimeout(connectTimeout)
@@ -195,9 +196,10 @@ public final class AWSHTTPClient: HTTPTransport {
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if let tunnel {
-                        _ = try ProxyTunnelHandler.add(
+                        let handler = try ProxyTunnelHandler.add(
                             to: pipeline, target: tunnelTarget, proxy: tunnel, timeout: connectTimeout,
                             eventLoop: channel.eventLoop)
+                        established.withLockedValue { $0 = handler.established.futureResult }
                         return
                     }
                     if let tlsContext {
@@ -221,14 +223,10 @@ public final class AWSHTTPClient: HTTPTransport {
         }
         if tunnel != nil {
             do {
-                try await channel.eventLoop.flatSubmit {
-                    do {
-                        return try channel.pipeline.syncOperations.handler(type: ProxyTunnelHandler.self).established
-                            .futureResult
-                    } catch {
-                        return channel.eventLoop.makeFailedFuture(error)
-                    }
-                }.get()
+                guard let tunnelOpen = established.withLockedValue({ $0 }) else {
+                    throw HTTP1TransportError(kind: .connection, detail: "the proxy tunnel could not be set up")
+                }
+                try await tunnelOpen.get()
                 // The tunnel is open: CONNECT's handlers go, TLS to the endpoint and HTTP come.
                 try await channel.pipeline.removeHandler(name: ProxyTunnelHandler.handlerName).get()
                 try await channel.pipeline.removeHandler(name: ProxyTunnelHandler.decoderName).get()
