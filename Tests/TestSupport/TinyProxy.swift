@@ -59,6 +59,7 @@ public final class TinyProxy: @unchecked Sendable {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["-d", "-c", configFile.path]
+            process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -132,12 +133,18 @@ public struct TestCertificates: Sendable {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        let errors = Pipe()
+        // stderr to a file, not a pipe: a pipe's write end can be inherited by another child
+        // started meanwhile (tinyproxy), and reading it to its end would then never finish.
+        let errorFile = directory.appendingPathComponent("openssl-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        let errors = try FileHandle(forWritingTo: errorFile)
+        defer { try? errors.close() }
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
         try process.run()
-        let output = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let output = (try? Data(contentsOf: errorFile)) ?? Data()
         guard process.terminationStatus == 0 else {
             throw Failed(description: "openssl \(arguments.first ?? "") failed: \(String(decoding: output, as: UTF8.self))")
         }
