@@ -72,7 +72,7 @@ public final class TinyProxy: @unchecked Sendable {
                 self.process = process
                 return
             }
-            if process.isRunning { process.terminate() }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
             lastError = StartFailed(log: (try? String(contentsOf: logFile, encoding: .utf8)) ?? "")
         }
@@ -84,14 +84,15 @@ public final class TinyProxy: @unchecked Sendable {
 
     public func stop() {
         if process.isRunning {
-            process.terminate()
+            // SIGKILL: tinyproxy in the foreground waits for open connections on SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: directory)
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }
 

@@ -228,9 +228,13 @@ public final class AWSHTTPClient: HTTPTransport {
                 }
                 try await tunnelOpen.get()
                 // The tunnel is open: CONNECT's handlers go, TLS to the endpoint and HTTP come.
-                try await channel.pipeline.removeHandler(name: ProxyTunnelHandler.handlerName).get()
-                try await channel.pipeline.removeHandler(name: ProxyTunnelHandler.decoderName).get()
-                try await channel.pipeline.removeHandler(name: ProxyTunnelHandler.encoderName).get()
+                try await channel.eventLoop.flatSubmit {
+                    let pipeline = channel.pipeline.syncOperations
+                    let removals = [
+                        ProxyTunnelHandler.handlerName, ProxyTunnelHandler.decoderName, ProxyTunnelHandler.encoderName,
+                    ].map { pipeline.removeHandler(name: $0) }
+                    return EventLoopFuture.andAllSucceed(removals, on: channel.eventLoop)
+                }.get()
                 try await channel.eventLoop.submit {
                     let pipeline = channel.pipeline.syncOperations
                     if let tlsContext {

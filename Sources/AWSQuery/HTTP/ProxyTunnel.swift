@@ -88,15 +88,18 @@ final class ProxyTunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            status = Int(head.status.code)
+            let code = Int(head.status.code)
+            status = code
+            // A 2xx head opens the tunnel: it has no body, and the decoder may stop there.
+            if (200..<300).contains(code) {
+                timer?.cancel()
+                established.succeed()
+            }
         case .body:
             break
         case .end:
             guard let status else { return }
-            if (200..<300).contains(status) {
-                timer?.cancel()
-                established.succeed()
-            } else {
+            if !(200..<300).contains(status) {
                 let hint =
                     status == 407
                     ? (proxy.hasCredentials
