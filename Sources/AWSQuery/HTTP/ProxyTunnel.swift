@@ -101,10 +101,10 @@ final class ProxyTunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let status else { return }
             if !(200..<300).contains(status) {
                 let hint =
-                    status == 407
+                    status == 407 || status == 401
                     ? (proxy.hasCredentials
-                        ? " (Proxy Authentication Required: the credentials in \(proxy.source) were refused)"
-                        : " (Proxy Authentication Required: put user:password@ in \(proxy.source))")
+                        ? " (authentication: the credentials in \(proxy.source) were refused)"
+                        : " (authentication required: put user:password@ in \(proxy.source))")
                     : ""
                 fail(
                     context,
