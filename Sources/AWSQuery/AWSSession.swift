@@ -31,7 +31,8 @@ public struct AWSConfiguration: Sendable {
         get {
             guard httpSettings.caBundlePath == nil else { return httpSettings }
             var settings = httpSettings
-            let profileName = profile.flatMap { $0.isEmpty ? nil : $0 }
+            let profileName =
+                profile.flatMap { $0.isEmpty ? nil : $0 }
                 ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
             if let config = try? SharedConfig.load(environment: environment),
                 let bundle = config.configProfiles[profileName]?["ca_bundle"], !bundle.isEmpty

@@ -42,7 +42,8 @@ struct EndpointTests {
                 == "127.0.0.1:5000")
         // The path as sent and signed: the base path and `/`, with or without the slash given.
         #expect(ServiceEndpoint(url: "http://localhost:8080/base", signingRegion: "", signingName: "").path == "/base/")
-        #expect(ServiceEndpoint(url: "http://localhost:8080/base/", signingRegion: "", signingName: "").path == "/base/")
+        #expect(
+            ServiceEndpoint(url: "http://localhost:8080/base/", signingRegion: "", signingName: "").path == "/base/")
         #expect(ServiceEndpoint(url: "http://localhost:8080", signingRegion: "", signingName: "").path == "/")
     }
 

@@ -185,7 +185,8 @@ struct HTTPClientConnectionTests {
                 _ = try await get(client, server.url)
             } throws: { error in
                 let mapped = TransportErrors.map(error, action: "X")
-                return mapped.kind == .invalidResponse(httpStatus: 0) && mapped.description.contains("invalid HTTP response")
+                return mapped.kind == .invalidResponse(httpStatus: 0)
+                    && mapped.description.contains("invalid HTTP response")
                     && mapped.retryClass == .never
             }
         }

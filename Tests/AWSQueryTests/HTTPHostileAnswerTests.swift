@@ -139,7 +139,9 @@ struct HTTPHostileAnswerTests {
         var settings = HTTPSettings()
         settings.maxResponseBytes = 1 << 20
         let (chunked, _, server) = try await firstFails(
-            .endless(prefix: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", repeating: "4000\r\n" + String(repeating: "b", count: 0x4000) + "\r\n"),
+            .endless(
+                prefix: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                repeating: "4000\r\n" + String(repeating: "b", count: 0x4000) + "\r\n"),
             settings: settings)
         #expect(chunked.kind == .limitExceeded)
         #expect(server.endlessBytesSent.withLockedValue { $0 } < 16 << 20)
@@ -153,16 +155,19 @@ struct HTTPHostileAnswerTests {
         // Connection 0 answers, then pushes a smuggled answer while the connection sits idle.
         let server = try await ScriptedServer { connection, _ in
             connection == 0
-                ? .respondThenLater(Self.ok, later: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil", delay: .milliseconds(400))
+                ? .respondThenLater(
+                    Self.ok, later: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil", delay: .milliseconds(400))
                 : .respond(Self.ok)
         }
         try await AWSHTTPClient.withClient { client in
-            let first = try await client.send(HTTPRequestData(url: server.url + "/", method: "POST"), timeout: .seconds(5))
+            let first = try await client.send(
+                HTTPRequestData(url: server.url + "/", method: "POST"), timeout: .seconds(5))
             #expect(String(decoding: first.body, as: UTF8.self) == "ok")
             // Wait until the extra bytes have arrived (a loaded machine could read both in one read,
             // which is refused as bytes after the body: the pause keeps them apart).
             try await Task.sleep(for: .milliseconds(1200))
-            let second = try await client.send(HTTPRequestData(url: server.url + "/", method: "POST"), timeout: .seconds(5))
+            let second = try await client.send(
+                HTTPRequestData(url: server.url + "/", method: "POST"), timeout: .seconds(5))
             #expect(String(decoding: second.body, as: UTF8.self) == "ok")
         }
         #expect(server.connections.withLockedValue { $0 } == 2)
@@ -176,7 +181,8 @@ struct HTTPHostileAnswerTests {
             for value in ["a\r\nX-Injected: 1", "a\nb", "a\rb", "a\u{0}b", "a\u{7F}b", "tok\u{1B}en"] {
                 let error = try await #require(throws: HTTP1TransportError.self) {
                     _ = try await client.send(
-                        HTTPRequestData(url: server.url + "/", method: "GET", headers: [("X-Amz-Security-Token", value)]),
+                        HTTPRequestData(
+                            url: server.url + "/", method: "GET", headers: [("X-Amz-Security-Token", value)]),
                         timeout: .seconds(5))
                 }
                 #expect(error.kind == .invalidRequest)

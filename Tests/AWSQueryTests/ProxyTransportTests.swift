@@ -113,7 +113,8 @@ struct ProxyTransportTests {
 
         try await AWSHTTPClient.withClient(settings: settings(["HTTPS_PROXY": proxy.url])) { client in
             let error = try await #require(throws: HTTP1TransportError.self) {
-                _ = try await client.send(HTTPRequestData(url: "https://localhost:\(server.port)/"), timeout: .seconds(10))
+                _ = try await client.send(
+                    HTTPRequestData(url: "https://localhost:\(server.port)/"), timeout: .seconds(10))
             }
             #expect(error.kind == .tls, "\(error)")
             #expect(error.description.contains("--ca-bundle"))

@@ -284,7 +284,9 @@ struct QueryClientTests {
         let seen = NIOLockedValueBox<[ReceivedRequest]>([])
         let server = try await LocalHTTPServer { request in
             seen.withLockedValue { $0.append(request) }
-            return Self.xml(200, "<GetUserResponse><GetUserResult><User><UserName>a</UserName></User></GetUserResult></GetUserResponse>")
+            return Self.xml(
+                200,
+                "<GetUserResponse><GetUserResult><User><UserName>a</UserName></User></GetUserResult></GetUserResponse>")
         }
         let date = Date(timeIntervalSince1970: 1_700_000_000)
         for base in ["/base/", "/base", "/a/b/"] {

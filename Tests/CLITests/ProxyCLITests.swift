@@ -60,7 +60,10 @@ struct ProxyCLITests {
 
         let report = dir.path + "/report.csv"
         let result = try await CLI.run(
-            ["batch", input, "--report", report, "--endpoint-url", front.endpoint, "--ca-bundle", front.certificates.caPath],
+            [
+                "batch", input, "--report", report, "--endpoint-url", front.endpoint, "--ca-bundle",
+                front.certificates.caPath,
+            ],
             environment: environment)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.stdout.contains("3 changed"), "\(result.stdout)")
@@ -91,7 +94,8 @@ struct ProxyCLITests {
         }
         // The profile's ca_bundle alone.
         let fromProfile = try await disable(
-            users[0], front.endpoint, environment: Self.environment.merging(["AWS_CONFIG_FILE": try config(good)]) { $1 })
+            users[0], front.endpoint,
+            environment: Self.environment.merging(["AWS_CONFIG_FILE": try config(good)]) { $1 })
         #expect(fromProfile.status == 0, "\(fromProfile.output)")
         // AWS_CA_BUNDLE over the profile.
         let fromEnvironment = try await disable(
@@ -109,7 +113,8 @@ struct ProxyCLITests {
         #expect(fromFlag.status == 0, "\(fromFlag.output)")
         // A bundle that cannot be read is named with where it was set.
         let bad = try await disable(
-            users[3], front.endpoint, environment: Self.environment.merging(["AWS_CONFIG_FILE": try config(missing)]) {
+            users[3], front.endpoint,
+            environment: Self.environment.merging(["AWS_CONFIG_FILE": try config(missing)]) {
                 $1
             })
         #expect(bad.status != 0 && bad.status < 128, "\(bad.status)")
@@ -126,7 +131,9 @@ struct ProxyCLITests {
         let trusted = ["--ca-bundle", front.certificates.caPath]
         let good = try await disable(
             users[0], front.endpoint, trusted,
-            environment: Self.environment.merging(["HTTPS_PROXY": "http://opsproxy:Corr3ct-Horse@127.0.0.1:\(proxy.port)"]) {
+            environment: Self.environment.merging([
+                "HTTPS_PROXY": "http://opsproxy:Corr3ct-Horse@127.0.0.1:\(proxy.port)"
+            ]) {
                 $1
             })
         #expect(good.status == 0, "\(good.output)")

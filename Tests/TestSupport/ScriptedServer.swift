@@ -97,7 +97,8 @@ public final class ScriptedServer: Sendable {
                 if thenClose { context.close(promise: nil) }
             case .endless(let prefix, let repeating, let limit):
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: prefix)), promise: nil)
-                let piece = ByteBuffer(string: String(repeating: repeating, count: max(1, 16384 / max(1, repeating.utf8.count))))
+                let piece = ByteBuffer(
+                    string: String(repeating: repeating, count: max(1, 16384 / max(1, repeating.utf8.count))))
                 sendForever(context: NIOLoopBound(context, eventLoop: context.eventLoop), piece: piece, left: limit)
             case .respondThenLater(let response, let later, let delay):
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response)), promise: nil)

@@ -120,7 +120,8 @@ public struct TestCertificates: Sendable {
                 "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=console-access test CA",
                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
             ], in: directory)
-        try run(["req"] + curve + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"], in: directory)
+        try run(
+            ["req"] + curve + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"], in: directory)
         try run(
             [
                 "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
@@ -147,7 +148,8 @@ public struct TestCertificates: Sendable {
         process.waitUntilExit()
         let output = (try? Data(contentsOf: errorFile)) ?? Data()
         guard process.terminationStatus == 0 else {
-            throw Failed(description: "openssl \(arguments.first ?? "") failed: \(String(decoding: output, as: UTF8.self))")
+            throw Failed(
+                description: "openssl \(arguments.first ?? "") failed: \(String(decoding: output, as: UTF8.self))")
         }
     }
 

@@ -327,7 +327,6 @@ public final class AWSHTTPClient: HTTPTransport {
     }
 }
 
-
 extension AWSHTTPClient {
     /// `Content-Length`, `Connection` and `Transfer-Encoding` are the client's to write.
     static func isFramingHeader(_ name: String) -> Bool {
@@ -344,4 +343,3 @@ extension Array {
         swapAt(index, count - 1)
     }
 }
-

@@ -165,7 +165,9 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         writeRequest(exchange, context, promise: promise)
     }
 
-    private func writeRequest(_ exchange: HTTP1Exchange, _ context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    private func writeRequest(
+        _ exchange: HTTP1Exchange, _ context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
+    ) {
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
         if let body = exchange.body {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -239,7 +241,8 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 guard interimResponses <= HTTPLimits.maxInterimResponses else {
                     throw HTTP1TransportError(
                         kind: .limitExceeded,
-                        detail: "invalid HTTP response: more than \(HTTPLimits.maxInterimResponses) interim (1xx) answers")
+                        detail:
+                            "invalid HTTP response: more than \(HTTPLimits.maxInterimResponses) interim (1xx) answers")
                 }
                 return
             }

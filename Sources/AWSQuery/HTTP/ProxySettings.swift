@@ -200,7 +200,9 @@ public struct ProxySettings: Sendable, Equatable {
     }
 
     /// Addresses of the metadata services (EC2 IMDS, ECS and EKS container credentials).
-    static let metadataHosts: Set<String> = ["169.254.169.254", "169.254.170.2", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::23"]
+    static let metadataHosts: Set<String> = [
+        "169.254.169.254", "169.254.170.2", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::23",
+    ]
 
     /// The proxy for `url`, or nil to connect directly.
     func proxy(for url: RequestURL) -> ProxyEndpoint? {

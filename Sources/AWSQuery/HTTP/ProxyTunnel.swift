@@ -81,7 +81,8 @@ final class ProxyTunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
             let (handler, context) = loopBound.value
             handler.fail(
                 context,
-                HTTP1TransportError(kind: .timeout, detail: "the proxy \(handler.proxy) did not answer CONNECT in time"))
+                HTTP1TransportError(kind: .timeout, detail: "the proxy \(handler.proxy) did not answer CONNECT in time")
+            )
         }
     }
 
@@ -126,7 +127,8 @@ final class ProxyTunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
         let mapped = TransportErrors.fromPipeline(error)
         fail(
             context,
-            HTTP1TransportError(kind: mapped.kind, detail: "the proxy \(proxy) answered CONNECT badly: \(mapped.detail)"))
+            HTTP1TransportError(
+                kind: mapped.kind, detail: "the proxy \(proxy) answered CONNECT badly: \(mapped.detail)"))
     }
 
     private func fail(_ context: ChannelHandlerContext, _ error: HTTP1TransportError) {

@@ -79,7 +79,8 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
         guard let components = URLComponents(string: override), let scheme = components.scheme?.lowercased(),
             scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
             // The transport's parse must find the same host (what is signed is what is reached).
-            let parsed = RequestURL(override), parsed.host.lowercased() == host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
+            let parsed = RequestURL(override),
+            parsed.host.lowercased() == host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
             components.query == nil, components.fragment == nil
         else {
             throw AWSConfigurationError.invalidEndpoint(url: override, source: source)
