@@ -12,12 +12,12 @@ SWIFT_FLAGS  ?=
 # uses about an eighth less CPU in a batch than a dynamically linked one (BENCHMARKS.md).
 RELEASE      := -c release --static-swift-stdlib
 
-.PHONY: all setup setup-libcsv setup-moto setup-time build release test lint format clean demo bench bench-validate bench-batch install fuzz
+.PHONY: all setup setup-libcsv setup-moto setup-tinyproxy setup-time build release test lint format clean demo bench bench-validate bench-batch install fuzz
 
 all: build
 
-## setup: install libcsv-dev (apt) and moto[server] (project-local .venv) when missing
-setup: setup-libcsv setup-moto
+## setup: install libcsv-dev and tinyproxy (apt) and moto[server] (project-local .venv) when missing
+setup: setup-libcsv setup-moto setup-tinyproxy
 
 setup-libcsv:
 	@if [ ! -f /usr/include/csv.h ]; then \
@@ -27,6 +27,15 @@ setup-libcsv:
 	fi
 
 setup-moto: $(MOTO)
+
+## setup-tinyproxy: the real HTTP proxy the proxy tests start (never as a service: the tests run it)
+setup-tinyproxy:
+	@if ! command -v tinyproxy >/dev/null 2>&1 && [ ! -x /usr/bin/tinyproxy ] && [ ! -x /usr/sbin/tinyproxy ]; then \
+		echo "setup: installing tinyproxy"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends tinyproxy >/dev/null; \
+		$$SUDO sh -c 'command -v systemctl >/dev/null && systemctl disable --now tinyproxy >/dev/null 2>&1; command -v service >/dev/null && service tinyproxy stop >/dev/null 2>&1; true'; \
+	fi
 
 ## setup-time: install GNU time (/usr/bin/time, for peak RSS in benchmarks) when missing
 setup-time:

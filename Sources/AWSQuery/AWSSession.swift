@@ -20,7 +20,30 @@ public struct AWSConfiguration: Sendable {
     /// The environment to read; the process's by default (tests pass their own).
     public var environment: [String: String]
     public var logger: Logger
-    public var http: HTTPSettings
+    /// HTTP settings as given: `AWS_CA_BUNDLE` and proxies from the environment, and whatever
+    /// the caller set (`--ca-bundle`).
+    private var httpSettings: HTTPSettings
+    /// The HTTP settings of the run: as set, with the profile's `ca_bundle` when neither
+    /// `--ca-bundle` nor `AWS_CA_BUNDLE` names a bundle (the AWS CLI's precedence). The shared
+    /// config is read when this is read; a config that cannot be read is reported by
+    /// `AWSSession.make`.
+    public var http: HTTPSettings {
+        get {
+            guard httpSettings.caBundlePath == nil else { return httpSettings }
+            var settings = httpSettings
+            let profileName =
+                profile.flatMap { $0.isEmpty ? nil : $0 }
+                ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+            if let config = try? SharedConfig.load(environment: environment),
+                let bundle = config.configProfiles[profileName]?["ca_bundle"], !bundle.isEmpty
+            {
+                settings.caBundlePath = SharedConfig.expand(bundle, home: environment["HOME"] ?? NSHomeDirectory())
+                settings.caBundleSource = "ca_bundle in profile \(profileName)"
+            }
+            return settings
+        }
+        set { httpSettings = newValue }
+    }
     /// Called once per AWS call made (for audit logs and counters).
     public var observer: (@Sendable (CallRecord) -> Void)?
 
@@ -39,7 +62,7 @@ public struct AWSConfiguration: Sendable {
         self.externalId = externalId
         self.environment = environment
         self.logger = logger
-        self.http = HTTPSettings(environment: environment)
+        self.httpSettings = HTTPSettings(environment: environment)
         self.observer = observer
     }
 }

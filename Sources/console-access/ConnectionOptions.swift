@@ -24,6 +24,13 @@ struct ConnectionOptions: ParsableArguments {
     )
     var endpointURL: String?
 
+    @Option(
+        name: .customLong("ca-bundle"),
+        help: ArgumentHelp(
+            "Trust the CA certificates in this PEM file for HTTPS (a TLS-inspecting proxy, a private endpoint). Else AWS_CA_BUNDLE, the profile's ca_bundle.",
+            valueName: "file"))
+    var caBundle: String?
+
     @Flag(help: "Log each AWS call (action, user, HTTP status, request id, timing) to stderr. Never logs passwords.")
     var debug = false
 
@@ -45,6 +52,10 @@ struct ConnectionOptions: ParsableArguments {
         } catch let error as AWSConfigurationError {
             // An unreadable config file is reported where the session is set up, as before.
             if case .invalidRegion = error { throw ValidationError(error.description) }
+        }
+        if let caBundle, !caBundle.isEmpty {
+            configuration.http.caBundlePath = caBundle
+            configuration.http.caBundleSource = "--ca-bundle"
         }
         if let auditLog {
             let log: AuditLog

@@ -40,7 +40,11 @@ struct EndpointTests {
         #expect(
             ServiceEndpoint(url: "http://127.0.0.1:5000", signingRegion: "", signingName: "").hostHeader
                 == "127.0.0.1:5000")
-        #expect(ServiceEndpoint(url: "http://localhost:8080/base", signingRegion: "", signingName: "").path == "/base")
+        // The path as sent and signed: the base path and `/`, with or without the slash given.
+        #expect(ServiceEndpoint(url: "http://localhost:8080/base", signingRegion: "", signingName: "").path == "/base/")
+        #expect(
+            ServiceEndpoint(url: "http://localhost:8080/base/", signingRegion: "", signingName: "").path == "/base/")
+        #expect(ServiceEndpoint(url: "http://localhost:8080", signingRegion: "", signingName: "").path == "/")
     }
 
     @Test("partition from an ARN")
@@ -128,6 +132,6 @@ struct EndpointTests {
         let settings = HTTPSettings(environment: ["AWS_CA_BUNDLE": "/nonexistent/ca.pem"])
         #expect(settings.caBundlePath == "/nonexistent/ca.pem")
         let error = #expect(throws: AWSClientError.self) { try AWSHTTPClient(settings: settings) }
-        #expect(error?.description.contains("AWS_CA_BUNDLE /nonexistent/ca.pem is not readable") == true)
+        #expect(error?.description.contains("the CA bundle /nonexistent/ca.pem (AWS_CA_BUNDLE) cannot be read") == true)
     }
 }

@@ -278,4 +278,36 @@ struct QueryClientTests {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         return formatter.string(from: date)
     }
+
+    @Test("an endpoint with a base path is signed with the path it is sent to, and the Host it connects to")
+    func basePath() async throws {
+        let seen = NIOLockedValueBox<[ReceivedRequest]>([])
+        let server = try await LocalHTTPServer { request in
+            seen.withLockedValue { $0.append(request) }
+            return Self.xml(
+                200,
+                "<GetUserResponse><GetUserResult><User><UserName>a</UserName></User></GetUserResult></GetUserResponse>")
+        }
+        let date = Date(timeIntervalSince1970: 1_700_000_000)
+        for base in ["/base/", "/base", "/a/b/"] {
+            try await AWSHTTPClient.withClient { transport in
+                let query = QueryClient(
+                    endpoint: .iam(region: "us-east-1", override: server.url + base), apiVersion: IAMClient.apiVersion,
+                    credentials: StaticCredentialProvider(Self.credentials), transport: transport,
+                    timeout: .seconds(5), clock: { date })
+                _ = try await query.call("GetUser", [QueryParameter("UserName", "a")])
+            }
+            let request = try #require(seen.withLockedValue { $0.last })
+            let sentPath = base.hasSuffix("/") ? base : base + "/"
+            #expect(request.uri == sentPath)
+            #expect(request.header("Host") == "127.0.0.1:\(server.port)")
+            // The signature the server would compute from what it received matches what was sent.
+            let expected = SigV4Signer(credentials: Self.credentials, region: "us-east-1", service: "iam")
+                .signQueryPost(
+                    host: try #require(request.header("Host")), path: request.uri,
+                    contentType: try #require(request.header("Content-Type")), body: request.body, date: date)
+            #expect(request.header("Authorization") == expected.authorization)
+        }
+        await server.stop()
+    }
 }

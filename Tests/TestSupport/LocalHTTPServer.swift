@@ -48,7 +48,9 @@ public final class LocalHTTPServer: Sendable {
 
     private let channel: any Channel
     public let port: Int
-    public var url: String { "http://127.0.0.1:\(port)" }
+    private let isTLS: Bool
+    /// `http://127.0.0.1:PORT`, or `https://` when serving TLS.
+    public var url: String { "\(isTLS ? "https" : "http")://127.0.0.1:\(port)" }
 
     /// - Parameter tls: serve HTTPS with this PEM certificate chain and key (for CA-bundle tests).
     public init(tls: (certificatePath: String, keyPath: String)? = nil, handler: @escaping Handler) async throws {
@@ -72,6 +74,7 @@ public final class LocalHTTPServer: Sendable {
                     channel.pipeline.addHandler(RequestHandler(handler: handler))
                 }
             }
+        isTLS = tls != nil
         channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
         port = channel.localAddress?.port ?? 0
     }

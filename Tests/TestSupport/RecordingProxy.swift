@@ -63,12 +63,14 @@ public final class RecordingProxy: Sendable {
     ///   - latency: added before each request is answered (forwarded or faulted), to stand in
     ///     for the network between a client and AWS.
     ///   - rewrite: applied to every forwarded response before it is returned.
+    ///   - tls: serve HTTPS with this certificate and key (a TLS front in front of moto).
     public static func start(
-        upstream: String, rule: FaultRule? = nil, latency: Duration = .zero, rewrite: ResponseRewrite? = nil
+        upstream: String, rule: FaultRule? = nil, latency: Duration = .zero, rewrite: ResponseRewrite? = nil,
+        tls: (certificatePath: String, keyPath: String)? = nil
     ) async throws -> RecordingProxy {
         let client = try AWSHTTPClient()
         let state = NIOLockedValueBox(State(rule: rule, rewrite: rewrite))
-        let server = try await LocalHTTPServer { request in
+        let server = try await LocalHTTPServer(tls: tls) { request in
             let (index, fault) = state.withLockedValue { state -> (Int, InjectedFault?) in
                 state.received.append(request)
                 let index = state.received.count - 1

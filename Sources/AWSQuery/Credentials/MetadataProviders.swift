@@ -95,7 +95,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
         let response: HTTPResponseData
         do {
             response = try await transport.send(
-                HTTPRequestData(url: url, method: "GET", headers: headers), timeout: timeout)
+                HTTPRequestData(url: url, method: "GET", headers: headers, useProxy: false), timeout: timeout)
         } catch {
             throw CredentialError.fetchFailed(
                 source: name, reason: "\(TransportErrors.map(error, action: "GET \(url)"))")
@@ -154,6 +154,8 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
     public let transport: any HTTPTransport
     public var timeout: Duration = .seconds(1)
     public var name: String { "EC2 instance metadata (IMDSv2)" }
+    /// Tries of the first request (the session token): one retry.
+    static let attempts = 2
 
     public init(environment: [String: String], transport: any HTTPTransport) {
         self.environment = environment
@@ -173,13 +175,25 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
             throw CredentialError.notFound(source: name, reason: "disabled by AWS_EC2_METADATA_DISABLED")
         }
         let base = endpoint
-        let tokenResponse: HTTPResponseData
-        do {
-            tokenResponse = try await transport.send(
-                HTTPRequestData(
-                    url: base + "/latest/api/token", method: "PUT",
-                    headers: [(name: "X-aws-ec2-metadata-token-ttl-seconds", value: "21600")]), timeout: timeout)
-        } catch {
+        // About 1 s to answer (connect included), and one more try after a timeout or a failed
+        // connection, as the SDKs do: off EC2 the address does not answer, and the chain moves on.
+        let tokenRequest = HTTPRequestData(
+            url: base + "/latest/api/token", method: "PUT",
+            headers: [(name: "X-aws-ec2-metadata-token-ttl-seconds", value: "21600")], useProxy: false)
+        var tokenResponse: HTTPResponseData?
+        for attempt in 1...Self.attempts where tokenResponse == nil {
+            do {
+                tokenResponse = try await transport.send(tokenRequest, timeout: timeout)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                try Task.checkCancellation()
+                if attempt == Self.attempts {
+                    throw CredentialError.notFound(source: name, reason: "no instance metadata service at \(base)")
+                }
+            }
+        }
+        guard let tokenResponse else {
             throw CredentialError.notFound(source: name, reason: "no instance metadata service at \(base)")
         }
         guard tokenResponse.status == 200 else {
@@ -224,7 +238,7 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
     private func get(_ url: String, headers: [(name: String, value: String)]) async throws -> HTTPResponseData {
         do {
             return try await transport.send(
-                HTTPRequestData(url: url, method: "GET", headers: headers), timeout: timeout)
+                HTTPRequestData(url: url, method: "GET", headers: headers, useProxy: false), timeout: timeout)
         } catch {
             throw CredentialError.fetchFailed(
                 source: name, reason: "\(TransportErrors.map(error, action: "GET \(url)"))")

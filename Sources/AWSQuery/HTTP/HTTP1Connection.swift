@@ -1,15 +1,41 @@
 import NIOCore
+import NIOHTTP1
 
 /// An open connection: its channel, and the handler at the end of its pipeline (to be used on
 /// the channel's event loop only).
 struct HTTP1Connection: Sendable {
     let channel: any Channel
     let handler: NIOLoopBound<HTTP1ClientHandler>
+
+    /// Adds the HTTP/1.1 handlers (NIOHTTP1's encoder, strict decoder with limits, outbound
+    /// header validation, and the client handler) at the end of `pipeline`. On the event loop.
+    @discardableResult
+    static func addHTTPHandlers(to pipeline: ChannelPipeline.SynchronousOperations) throws -> HTTP1ClientHandler {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = HTTPLimits.maxResponseHeadBytes
+        limits.maxHeaderFieldSize = HTTPLimits.maxHeaderFieldBytes
+        limits.maxHeaderFieldCount = HTTPLimits.maxHeaderCount
+        var encoder = HTTPRequestEncoder.Configuration()
+        // The client writes Content-Length itself (every request is fully buffered).
+        encoder.automaticallySetFramingHeaders = false
+        let client = HTTP1ClientHandler()
+        try pipeline.addHandler(WireByteCounter(client: client))
+        try pipeline.addHandler(HTTPRequestEncoder(configuration: encoder))
+        try pipeline.addHandler(
+            ByteToMessageHandler(
+                HTTPResponseDecoder(
+                    leftOverBytesStrategy: .fireError, informationalResponseStrategy: .forward,
+                    limitConfiguration: limits)))
+        try pipeline.addHandler(NIOHTTPRequestHeadersValidator())
+        try pipeline.addHandler(client)
+        return client
+    }
 }
 
-/// One request on the wire: the encoded bytes, and where its answer goes.
+/// One request on the wire, and where its answer goes.
 struct HTTP1Exchange: Sendable {
-    var request: ByteBuffer
+    var head: HTTPRequestHead
+    var body: ByteBuffer?
     var timeout: TimeAmount
     var maxResponseBytes: Int
     var responder: HTTP1Responder
@@ -44,35 +70,59 @@ struct HTTP1Answer: Sendable {
     var reusable: Bool
 }
 
-/// Why an exchange failed below HTTP. `AWSClientError` is made from it by the client, which
-/// knows the action.
-struct HTTP1TransportError: Error, Sendable, CustomStringConvertible {
-    enum Kind: Sendable {
-        case timeout
-        case connection
-        /// The connection ended, or could not be written, before any byte of an answer.
-        case notAnswered
-        case invalidResponse
-        case invalidURL
-    }
-    var kind: Kind
-    var detail: String
+/// Counts the bytes arriving for the exchange in flight (after TLS, before the HTTP decoder), so
+/// the client handler can bound what is not body (the decoder reads past chunk extensions
+/// without keeping them), and closes a connection that sends bytes nobody asked for.
+final class WireByteCounter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
 
-    var description: String { detail }
+    private let client: HTTP1ClientHandler
+
+    init(client: HTTP1ClientHandler) {
+        self.client = client
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let count = unwrapInboundIn(data).readableBytes
+        guard client.isAwaitingAnswer else {
+            // Bytes while no request is in flight: the connection cannot be trusted any more.
+            client.closeUnsolicited()
+            return
+        }
+        client.wireBytes += count
+        context.fireChannelRead(data)
+        client.checkOverhead()
+    }
 }
 
-/// The client end of one HTTP/1.1 connection: writes one request at a time (no pipelining) and
-/// parses the answer with `HTTP1ResponseParser`. Every state change happens on the channel's
-/// event loop; the exchange's responder is completed exactly once.
+/// The client end of one HTTP/1.1 connection over NIOHTTP1: writes one request at a time (no
+/// pipelining) and collects the decoded answer. Strict: a second final head, bytes after the
+/// body in the same read, more than `HTTPLimits.maxInterimResponses` interim answers, a body or
+/// overhead past its limit, or duplicate/conflicting lengths fail the exchange and close the
+/// connection. Every state change happens on the channel's event loop; the exchange's responder
+/// is completed exactly once.
 final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
+    typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTP1Exchange
-    typealias OutboundOut = ByteBuffer
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private enum Response {
+        case awaitingHead
+        case body(HTTPResponseHead, [UInt8])
+        /// Complete; delivered at the end of the read that completed it, so that anything after
+        /// it in the same read is seen first.
+        case complete(HTTPResponseData, keepAlive: Bool)
+    }
 
     private var exchange: HTTP1Exchange?
+    private var response = Response.awaitingHead
+    private var interimResponses = 0
+    /// Bytes received for the exchange in flight (counted by `WireByteCounter`).
+    var wireBytes = 0
+    private var bodyBytes = 0
     /// While the handler is in a pipeline (for `send`).
     private var context: ChannelHandlerContext?
-    private var parser = HTTP1ResponseParser(maxBodyBytes: 0)
     /// When the exchange in flight times out.
     private var deadline: NIODeadline?
     /// One timer per connection, not one per request: it is armed for the first request's
@@ -80,6 +130,11 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// passed), re-arms for that exchange's deadline, or lapses when the connection is idle.
     private var timer: Scheduled<Void>?
     private var timerDeadline = NIODeadline.distantFuture
+    /// Why the connection failed while no request was in flight (a TLS handshake failing right
+    /// after connecting): the next exchange fails with it rather than with "closed".
+    private(set) var pendingError: HTTP1TransportError?
+
+    var isAwaitingAnswer: Bool { exchange != nil }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -90,14 +145,15 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Starts an exchange: as a `write` of it to the channel and a flush would, without the
-    /// pipeline's type-erased path (this is the pipeline's last handler). On the event loop only.
+    /// pipeline's type-erased path to this (last) handler. On the event loop only.
     func send(_ exchange: HTTP1Exchange) {
         guard let context else {
-            exchange.responder.fail(HTTP1TransportError(kind: .notAnswered, detail: "the connection is closed"))
+            exchange.responder.fail(
+                pendingError ?? HTTP1TransportError(kind: .notAnswered, detail: "the connection is closed"))
             return
         }
         guard begin(exchange, context) else { return }
-        context.writeAndFlush(wrapOutboundOut(exchange.request), promise: nil)
+        writeRequest(exchange, context, promise: nil)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -106,7 +162,17 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             promise?.fail(ChannelError.inappropriateOperationForState)
             return
         }
-        context.write(wrapOutboundOut(exchange.request), promise: promise)
+        writeRequest(exchange, context, promise: promise)
+    }
+
+    private func writeRequest(
+        _ exchange: HTTP1Exchange, _ context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
+    ) {
+        context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
+        if let body = exchange.body {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
     }
 
     /// Takes `exchange` as the one in flight and arms its timeout; fails it (returning false)
@@ -117,8 +183,15 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 HTTP1TransportError(kind: .connection, detail: "connection already has a request in flight"))
             return false
         }
+        if let pendingError {
+            exchange.responder.fail(pendingError)
+            return false
+        }
         self.exchange = exchange
-        parser = HTTP1ResponseParser(maxBodyBytes: exchange.maxResponseBytes)
+        response = .awaitingHead
+        interimResponses = 0
+        wireBytes = 0
+        bodyBytes = 0
         let deadline = NIODeadline.now() + exchange.timeout
         self.deadline = deadline
         if timer == nil || timerDeadline > deadline {
@@ -142,273 +215,148 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         timer = nil
         guard exchange != nil, let deadline else { return }
         if deadline <= NIODeadline.now() {
-            finish(
-                context, .failure(HTTP1TransportError(kind: .timeout, detail: "no complete response in time")),
-                close: true)
+            fail(context, HTTP1TransportError(kind: .timeout, detail: "no complete response in time"))
         } else {
             armTimer(context, at: deadline)
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        guard exchange != nil else {
-            // Bytes nobody asked for: the connection is not in a state to reuse.
-            context.close(promise: nil)
-            return
-        }
+        guard exchange != nil else { return }
         do {
-            if let response = try parser.feed(&bytes) {
-                finish(context, .success(response), close: !parser.reusable)
-            }
+            try receive(unwrapInboundIn(data))
         } catch {
-            finish(context, .failure(error), close: true)
+            fail(context, error)
         }
+    }
+
+    private func receive(_ part: HTTPClientResponsePart) throws(HTTP1TransportError) {
+        switch (part, response) {
+        case (_, .complete):
+            throw violation("bytes after the end of the response")
+        case (.head(let head), .awaitingHead):
+            let code = Int(head.status.code)
+            if code >= 100 && code < 200 && code != 101 {
+                interimResponses += 1
+                guard interimResponses <= HTTPLimits.maxInterimResponses else {
+                    throw HTTP1TransportError(
+                        kind: .limitExceeded,
+                        detail:
+                            "invalid HTTP response: more than \(HTTPLimits.maxInterimResponses) interim (1xx) answers")
+                }
+                return
+            }
+            guard code != 101 else { throw violation("101 Switching Protocols was not asked for") }
+            let lengths = head.headers[canonicalForm: "content-length"]
+            if lengths.count > 1 { throw violation("more than one Content-Length") }
+            if !lengths.isEmpty && head.headers.contains(name: "transfer-encoding") {
+                throw violation("both Content-Length and Transfer-Encoding")
+            }
+            var body: [UInt8] = []
+            if let length = lengths.first.flatMap({ Int($0) }) {
+                let limit = exchange?.maxResponseBytes ?? 0
+                guard length <= limit else { throw tooLarge(limit) }
+                body.reserveCapacity(length)
+            }
+            response = .body(head, body)
+        case (.body(var bytes), .body(let head, var body)):
+            bodyBytes += bytes.readableBytes
+            let limit = exchange?.maxResponseBytes ?? 0
+            guard bodyBytes <= limit else { throw tooLarge(limit) }
+            response = .awaitingHead  // drops the array's other reference before appending
+            bytes.readWithUnsafeReadableBytes { raw in
+                body.append(contentsOf: raw)
+                return raw.count
+            }
+            response = .body(head, body)
+        case (.end, .body(let head, let body)):
+            let data = HTTPResponseData(status: Int(head.status.code), headers: head.headers, body: body)
+            response = .complete(data, keepAlive: head.isKeepAlive)
+        case (.body, .awaitingHead), (.end, .awaitingHead), (.head, .body):
+            throw violation("response parts out of order")
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        deliverComplete(context, connectionOpen: true)
+        context.fireChannelReadComplete()
+    }
+
+    private func deliverComplete(_ context: ChannelHandlerContext, connectionOpen: Bool) {
+        guard case .complete(let data, let keepAlive) = response, let exchange else { return }
+        self.exchange = nil
+        self.deadline = nil
+        response = .awaitingHead
+        let reusable = connectionOpen && keepAlive && context.channel.isActive
+        exchange.responder.succeed(HTTP1Answer(response: data, reusable: reusable))
+        if !reusable && connectionOpen { context.close(promise: nil) }
+    }
+
+    /// Called by `WireByteCounter` after each read was decoded.
+    func checkOverhead() {
+        guard let context, exchange != nil else { return }
+        if wireBytes - bodyBytes > HTTPLimits.maxResponseOverheadBytes {
+            fail(
+                context,
+                HTTP1TransportError(
+                    kind: .limitExceeded,
+                    detail:
+                        "invalid HTTP response: more than \(HTTPLimits.maxResponseOverheadBytes) bytes of head, chunk framing or trailers"
+                ))
+        }
+    }
+
+    /// Called by `WireByteCounter` for bytes that arrive while no request is in flight.
+    func closeUnsolicited() {
+        context?.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        // A response delimited by the end of the connection completed just now (or one complete
+        // response whose read had not finished).
+        deliverComplete(context, connectionOpen: false)
         if exchange != nil {
-            if let response = parser.endOfStream() {
-                finish(context, .success(response), close: false)
-            } else {
-                finish(
-                    context,
-                    .failure(
-                        HTTP1TransportError(
-                            kind: parser.started ? .connection : .notAnswered,
-                            detail: parser.started
-                                ? "the server closed the connection before the response was complete"
-                                : "the server closed the connection without answering")),
-                    close: false)
-            }
+            let started = wireBytes > 0
+            fail(
+                context,
+                HTTP1TransportError(
+                    kind: started ? .connection : .notAnswered,
+                    detail: started
+                        ? "the server closed the connection before the response was complete"
+                        : "the server closed the connection without answering"))
         }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finish(context, .failure(error), close: true)
+        if case .complete = response {
+            // The decoder failed on bytes that followed a complete response.
+            fail(context, violation("bytes after the end of the response"))
+        } else if exchange == nil {
+            pendingError = TransportErrors.fromPipeline(error)
+        } else {
+            fail(context, TransportErrors.fromPipeline(error))
+        }
         context.close(promise: nil)
     }
 
-    private func finish(_ context: ChannelHandlerContext, _ result: Result<HTTPResponseData, any Error>, close: Bool) {
-        guard let exchange else { return }
-        self.exchange = nil
-        deadline = nil
-        switch result {
-        case .success(let response):
-            exchange.responder.succeed(HTTP1Answer(response: response, reusable: !close && context.channel.isActive))
-        case .failure(let error):
+    private func fail(_ context: ChannelHandlerContext, _ error: any Error) {
+        response = .awaitingHead
+        if let exchange {
+            self.exchange = nil
+            deadline = nil
             exchange.responder.fail(error)
         }
-        if close { context.close(promise: nil) }
-    }
-}
-
-/// Parses one HTTP/1.1 response incrementally: status line, headers, then a body delimited by
-/// `Content-Length`, chunked transfer coding, or the end of the connection. Interim (1xx)
-/// responses are skipped.
-struct HTTP1ResponseParser {
-    private enum State {
-        case head
-        case fixed(remaining: Int)
-        case chunkSize
-        case chunkData(remaining: Int)
-        case chunkDataEnd
-        case trailers
-        case untilClose
-        case done
+        context.close(promise: nil)
     }
 
-    let maxBodyBytes: Int
-    private var state = State.head
-    private var buffer = ByteBuffer()
-    private var status = 0
-    private var headerBlock: [UInt8] = []
-    private var body: [UInt8] = []
-    private var keepAlive = true
-    /// Whether any byte of the response arrived.
-    private(set) var started = false
-    /// After a complete response: whether the connection may be used again.
-    var reusable: Bool { keepAlive && buffer.readableBytes == 0 }
-
-    init(maxBodyBytes: Int) {
-        self.maxBodyBytes = maxBodyBytes
+    private func violation(_ detail: String) -> HTTP1TransportError {
+        HTTP1TransportError(kind: .protocolViolation, detail: "invalid HTTP response: \(detail)")
     }
 
-    /// Takes more bytes; returns the response once it is complete.
-    mutating func feed(_ bytes: inout ByteBuffer) throws -> HTTPResponseData? {
-        if bytes.readableBytes > 0 { started = true }
-        if buffer.readableBytes == 0 {
-            // Usually a whole response arrives in one read: take that buffer instead of copying it.
-            buffer = bytes
-            bytes.moveReaderIndex(to: bytes.writerIndex)
-        } else {
-            buffer.writeBuffer(&bytes)
-        }
-        while true {
-            switch state {
-            case .head:
-                guard let headLength = headEnd() else {
-                    if buffer.readableBytes > 64 * 1024 { throw invalid("response head larger than 64 KiB") }
-                    return nil
-                }
-                try buffer.withUnsafeReadableBytes { raw in
-                    try parseHead(UnsafeRawBufferPointer(rebasing: raw[0..<headLength]))
-                }
-                buffer.moveReaderIndex(forwardBy: headLength + 4)
-            case .fixed(let remaining):
-                let left = try consumeBody(remaining)
-                if left > 0 {
-                    state = .fixed(remaining: left)
-                    return nil
-                }
-                state = .done
-            case .chunkSize:
-                guard let line = readLine(upTo: [13, 10]) else { return nil }
-                let digits = line.prefix { $0 != UInt8(ascii: ";") }.filter { $0 != 32 && $0 != 9 }
-                guard let size = Int(String(decoding: digits, as: UTF8.self), radix: 16), size >= 0 else {
-                    throw invalid("bad chunk size")
-                }
-                state = size == 0 ? .trailers : .chunkData(remaining: size)
-            case .chunkData(let remaining):
-                let left = try consumeBody(remaining)
-                if left > 0 {
-                    state = .chunkData(remaining: left)
-                    return nil
-                }
-                state = .chunkDataEnd
-            case .chunkDataEnd:
-                guard buffer.readableBytes >= 2 else { return nil }
-                guard buffer.readBytes(length: 2) == [13, 10] else { throw invalid("chunk not followed by CRLF") }
-                state = .chunkSize
-            case .trailers:
-                guard let line = readLine(upTo: [13, 10]) else { return nil }
-                if line.isEmpty { state = .done }
-            case .untilClose:
-                try appendBody(buffer.readableBytes)
-                return nil
-            case .done:
-                return HTTPResponseData(status: status, headerBlock: headerBlock, body: body)
-            }
-        }
-    }
-
-    /// The connection ended: the response, if the body was delimited by the end.
-    mutating func endOfStream() -> HTTPResponseData? {
-        guard case .untilClose = state else { return nil }
-        keepAlive = false
-        state = .done
-        return HTTPResponseData(status: status, headerBlock: headerBlock, body: body)
-    }
-
-    /// The length of the head (up to the blank line), once all of it has arrived.
-    private func headEnd() -> Int? {
-        buffer.withUnsafeReadableBytes { raw -> Int? in
-            guard raw.count >= 4 else { return nil }
-            var index = 0
-            while index <= raw.count - 4 {
-                guard let cr = raw[index...(raw.count - 4)].firstIndex(of: 13) else { return nil }
-                if raw[cr + 1] == 10 && raw[cr + 2] == 13 && raw[cr + 3] == 10 { return cr }
-                index = cr + 1
-            }
-            return nil
-        }
-    }
-
-    /// The status line and header lines (CRLF or bare LF separated), without the blank line.
-    private mutating func parseHead(_ head: UnsafeRawBufferPointer) throws(HTTP1TransportError) {
-        let lineFeed = head.firstIndex(of: 10) ?? head.count
-        let statusEnd = lineFeed > 0 && head[lineFeed - 1] == 13 ? lineFeed - 1 : lineFeed
-        guard statusEnd > 0 else { throw invalid("empty status line") }
-        // "HTTP/1.x SP 3DIGIT [SP reason]"
-        let status = head[0..<statusEnd]
-        guard status.count >= 12, status.starts(with: Self.http1Prefix), status[status.startIndex + 8] == 32,
-            status.count == 12 || status[status.startIndex + 12] == 32
-        else {
-            throw invalid("not an HTTP/1.x status line")
-        }
-        var code = 0
-        for byte in status[(status.startIndex + 9)..<(status.startIndex + 12)] {
-            guard byte >= 48 && byte <= 57 else { throw invalid("not an HTTP/1.x status line") }
-            code = code * 10 + Int(byte - 48)
-        }
-        guard code >= 100 else { throw invalid("not an HTTP/1.x status line") }
-        let http10 = status[status.startIndex + 7] == UInt8(ascii: "0")
-        var connectionClose = false
-        var connectionKeepAlive = false
-        var chunked = false
-        var contentLength: String?
-        let block = Array(head[min(lineFeed + 1, head.count)...])
-        let wellFormed = HTTPResponseData.forEachHeader(in: block) { name, value in
-            if ASCII.equalsIgnoringCase(name, ASCII.bytes("connection")) {
-                connectionClose = connectionClose || ASCII.contains(value, ignoringCase: ASCII.bytes("close"))
-                connectionKeepAlive =
-                    connectionKeepAlive || ASCII.contains(value, ignoringCase: ASCII.bytes("keep-alive"))
-            } else if ASCII.equalsIgnoringCase(name, ASCII.bytes("transfer-encoding")) {
-                chunked = chunked || ASCII.contains(value, ignoringCase: ASCII.bytes("chunked"))
-            } else if contentLength == nil && ASCII.equalsIgnoringCase(name, ASCII.bytes("content-length")) {
-                contentLength = String(decoding: value, as: UTF8.self)
-            }
-            return true
-        }
-        guard wellFormed else { throw invalid("header line without ':'") }
-        if (100..<200).contains(code) && code != 101 {
-            return  // interim response: the real one follows
-        }
-        self.status = code
-        headerBlock = block
-        keepAlive = http10 ? connectionKeepAlive : !connectionClose
-        if code == 204 || code == 304 {
-            state = .done
-        } else if chunked {
-            state = .chunkSize
-        } else if let length = contentLength {
-            guard let count = Int(length), count >= 0 else { throw invalid("bad Content-Length '\(length)'") }
-            guard count <= maxBodyBytes else { throw invalid("response body of \(count) bytes is too large") }
-            state = count == 0 ? .done : .fixed(remaining: count)
-        } else {
-            keepAlive = false
-            state = .untilClose
-        }
-    }
-
-    private static let http1Prefix = Array("HTTP/1.".utf8)
-
-    /// Takes up to `remaining` body bytes from what has arrived; returns how many are still to come.
-    private mutating func consumeBody(_ remaining: Int) throws -> Int {
-        let take = min(remaining, buffer.readableBytes)
-        try appendBody(take)
-        return remaining - take
-    }
-
-    private mutating func appendBody(_ count: Int) throws {
-        guard count > 0 else { return }
-        guard body.count + count <= maxBodyBytes else {
-            throw invalid("response body larger than \(maxBodyBytes) bytes")
-        }
-        body += buffer.readBytes(length: count) ?? []
-    }
-
-    /// Reads up to and past `terminator`, returning what came before it; nil when not yet there.
-    private mutating func readLine(upTo terminator: [UInt8]) -> [UInt8]? {
-        let view = buffer.readableBytesView
-        guard view.count >= terminator.count else { return nil }
-        var index = view.startIndex
-        let last = view.endIndex - terminator.count
-        while index <= last {
-            if view[index] == terminator[0] && view[index..<(index + terminator.count)].elementsEqual(terminator) {
-                let line = Array(view[view.startIndex..<index])
-                buffer.moveReaderIndex(forwardBy: index - view.startIndex + terminator.count)
-                return line
-            }
-            index += 1
-        }
-        return nil
-    }
-
-    private func invalid(_ detail: String) -> HTTP1TransportError {
-        HTTP1TransportError(kind: .invalidResponse, detail: "invalid HTTP response: \(detail)")
+    private func tooLarge(_ limit: Int) -> HTTP1TransportError {
+        HTTP1TransportError(kind: .limitExceeded, detail: "invalid HTTP response: body larger than \(limit) bytes")
     }
 }

@@ -59,6 +59,10 @@ public struct QueryClient: Sendable {
     public let endpoint: ServiceEndpoint
     /// Where requests go: the endpoint's URL and `/`.
     private let requestURL: String
+    /// `requestURL` parsed once: its `Host` header value and path are what is signed, and the
+    /// transport connects to the same host and sends the same path (it parses the same string
+    /// the same way).
+    private let target: RequestURL?
     public let apiVersion: String
     public let credentials: (any CredentialProvider)?
     public let transport: any HTTPTransport
@@ -76,6 +80,7 @@ public struct QueryClient: Sendable {
     ) {
         self.endpoint = endpoint
         self.requestURL = endpoint.url + "/"
+        self.target = RequestURL(requestURL)
         self.apiVersion = apiVersion
         self.credentials = credentials
         self.transport = transport
@@ -135,7 +140,7 @@ public struct QueryClient: Sendable {
                     attempt: CallContext.attempt))
         }
 
-        guard let host = endpoint.hostHeader else {
+        guard let target, let host = Optional(target.hostHeader) else {
             errorCode = "InvalidEndpoint"
             throw AWSClientError(.invalidRequest, action: action, detail: "endpoint \(endpoint.url) has no host")
         }
@@ -159,7 +164,7 @@ public struct QueryClient: Sendable {
             let signer = SigV4Signer(
                 credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName)
             let signature = signer.signQueryPost(
-                host: host, path: endpoint.path, contentType: Self.contentType, body: body, date: clock())
+                host: host, path: target.path, contentType: Self.contentType, body: body, date: clock())
             signature.appendHeaders(to: &headers)
         }
 

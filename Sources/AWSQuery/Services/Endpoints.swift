@@ -45,7 +45,7 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// The `Host` header value: host, and the port when it is not the scheme's default; nil when
     /// the URL has no host.
     public let hostHeader: String?
-    /// The request path: the URL's path, or `/`.
+    /// The request path as sent and signed: the URL's path ending in `/` (`/` for none).
     public let path: String
 
     public init(url: String, signingRegion: String, signingName: String) {
@@ -53,29 +53,12 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
         self.url = url
         self.signingRegion = signingRegion
         self.signingName = signingName
-        let components = URLComponents(string: url)
-        self.hostHeader = components.flatMap(Self.hostHeader(of:))
-        let path = components?.path ?? ""
-        self.path = path.isEmpty ? "/" : path
+        self.hostHeader = RequestURL(url + "/")?.hostHeader
+        // As `QueryClient` sends it: the URL and `/`, parsed as the transport parses it.
+        self.path = RequestURL(url + "/")?.path ?? "/"
     }
 
     public var description: String { "\(url) (signed as \(signingName) in \(signingRegion))" }
-
-    static func hostHeader(of url: String) -> String? {
-        URLComponents(string: url).flatMap(hostHeader(of:))
-    }
-
-    static func hostHeader(of components: URLComponents) -> String? {
-        guard let host = components.host, !host.isEmpty else {
-            return nil
-        }
-        let bracketed = host.contains(":") ? "[\(host)]" : host
-        if let port = components.port {
-            let isDefault = (components.scheme == "https" && port == 443) || (components.scheme == "http" && port == 80)
-            if !isDefault { return "\(bracketed):\(port)" }
-        }
-        return bracketed
-    }
 
     /// IAM in the partition of `region`, or at `override` (signed as that partition's IAM region).
     public static func iam(region: String, override: String? = nil) -> ServiceEndpoint {
@@ -98,7 +81,10 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
             let components = URLComponents(string: override), let scheme = components.scheme?.lowercased(),
             scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
             components.user == nil, components.password == nil, components.query == nil,
-            components.fragment == nil
+            components.fragment == nil,
+            // The transport's parse must find the same host (what is signed is what is reached).
+            let parsed = RequestURL(override),
+            parsed.host.lowercased() == host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         else {
             throw AWSConfigurationError.invalidEndpoint(url: override, source: source)
         }

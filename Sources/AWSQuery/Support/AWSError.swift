@@ -92,6 +92,8 @@ public struct AWSClientError: Error, Sendable, CustomStringConvertible {
         /// No answer within the timeout.
         case timeout
         /// The server answered, but not with a response we can read (an HTML error page, a proxy).
+        /// Status 0: the answer broke HTTP framing or went past a limit (`HTTPLimits`), or TLS
+        /// failed; never retried.
         case invalidResponse(httpStatus: Int)
         /// The endpoint or request could not be formed.
         case invalidRequest
@@ -111,7 +113,11 @@ public struct AWSClientError: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .connection: return "\(action) failed: connection error: \(detail)"
         case .timeout: return "\(action) failed: timed out: \(detail)"
-        case .invalidResponse(let status): return "\(action) failed: unreadable response (HTTP \(status)): \(detail)"
+        case .invalidResponse(let status):
+            // Status 0: the answer broke HTTP framing or a limit before a status could count.
+            return status == 0
+                ? "\(action) failed: unreadable response: \(detail)"
+                : "\(action) failed: unreadable response (HTTP \(status)): \(detail)"
         case .invalidRequest: return "\(action) failed: invalid request: \(detail)"
         }
     }
