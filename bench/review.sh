@@ -8,7 +8,7 @@
 #
 # Per run: wall seconds, AWS calls seen by the proxy, client CPU seconds and peak RSS (GNU time).
 # Environment: SWIFT, SWIFT_FLAGS, DYNAMIC, USERS, SMALL, LATENCY, CONCURRENCY (default 8),
-# SKIP_PER_USER=1 to measure the report review only.
+# SKIP_PER_USER=1 to measure the report review only; BIN=path to measure a given binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT="${SWIFT:-swift}"
@@ -32,7 +32,11 @@ if ! "$PY" -c 'import boto3' 2>/dev/null; then
 fi
 
 . bench/common.sh
-build_release
+if [ -n "${BIN:-}" ]; then
+    echo "bench: using BIN=$BIN (not building)"
+else
+    build_release
+fi
 
 pids=()
 cleanup() {
