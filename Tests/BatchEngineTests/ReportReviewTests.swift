@@ -15,9 +15,25 @@ struct CredentialReportRewrite: Sendable {
     /// user → column → new value.
     var cells: [String: [String: String]] = [:]
     var generatedTime: Date?
+    /// Answer every `GetCredentialReport` with a report (an empty one when moto had none):
+    /// the shared moto server may be reset by another test at any time.
+    var alwaysPresent = false
 
     func callAsFunction(_ request: ReceivedRequest, _ response: HTTPResponseData) -> HTTPResponseData {
         guard request.formParameters["Action"] == "GetCredentialReport" else { return response }
+        var response = response
+        if alwaysPresent && response.status != 200 {
+            let header = CredentialReportParser.requiredColumns.joined(separator: ",") + "\n"
+            response.status = 200
+            response.body = Array(
+                """
+                <GetCredentialReportResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">\
+                <GetCredentialReportResult><Content>\(Data(header.utf8).base64EncodedString())</Content>\
+                <ReportFormat>text/csv</ReportFormat><GeneratedTime>2015-02-02T20:02:02Z</GeneratedTime>\
+                </GetCredentialReportResult><ResponseMetadata><RequestId>synthesized</RequestId>\
+                </ResponseMetadata></GetCredentialReportResponse>
+                """.utf8)
+        }
         var body = String(decoding: response.body, as: UTF8.self)
         if let range = body.range(of: "(?<=<Content>)[^<]*(?=</Content>)", options: .regularExpression),
             let data = Data(base64Encoded: String(body[range]), options: .ignoreUnknownCharacters)
@@ -273,7 +289,8 @@ struct ReportReviewTests {
     @Test("reuse: a report under 4 hours old is read with one call; --fresh-report generates")
     func reuse() async throws {
         let now = Date()
-        let recent = CredentialReportRewrite(generatedTime: now.addingTimeInterval(-3600))
+        let recent = CredentialReportRewrite(
+            generatedTime: now.addingTimeInterval(-3600), alwaysPresent: true)
         let (reused, actions) = try await fetch(now: now, rewrite: recent) { _, _ in nil }
         #expect(try reused.get().reused)
         #expect(actions == ["GetCredentialReport"])
@@ -282,7 +299,8 @@ struct ReportReviewTests {
         #expect(try fresh.get().reused == false)
         #expect(freshActions.first == "GenerateCredentialReport")
 
-        let old = CredentialReportRewrite(generatedTime: now.addingTimeInterval(-5 * 3600))
+        let old = CredentialReportRewrite(
+            generatedTime: now.addingTimeInterval(-5 * 3600), alwaysPresent: true)
         let (stale, staleActions) = try await fetch(now: now, rewrite: old) { _, _ in nil }
         #expect(try stale.get().reused == false)
         #expect(staleActions.contains("GenerateCredentialReport"), "older than 4 hours: regenerated")
