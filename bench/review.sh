@@ -107,7 +107,7 @@ run_one "report" "$SMALL" "$BIN" review --endpoint-url "$PROXY" --inactive-days 
 echo "bench: seeding up to $USERS users"
 "$PY" bench/review_fixture.py "$MOTO" "$USERS" "$SMALL"
 run_one "report" "$USERS" "$BIN" review --endpoint-url "$PROXY" --inactive-days 90 --output "$OUT/review.csv"
-run_one "report (reused)" "$USERS" "$BIN" review --endpoint-url "$PROXY" --inactive-days 90 --output "$OUT/review.csv"
+run_one "report (again)" "$USERS" "$BIN" review --endpoint-url "$PROXY" --inactive-days 90 --output "$OUT/review.csv"
 if [ "${SKIP_PER_USER:-0}" != 1 ]; then
     run_one "per-user (swift)" "$USERS" "$BIN" review --source per-user --concurrency "$CONCURRENCY" \
         --endpoint-url "$PROXY" --inactive-days 90 --output "$OUT/review-per-user.csv"
