@@ -12,7 +12,7 @@ SWIFT_FLAGS  ?=
 # uses about an eighth less CPU in a batch than a dynamically linked one (BENCHMARKS.md).
 RELEASE      := -c release --static-swift-stdlib
 
-.PHONY: all setup setup-libcsv setup-moto setup-tinyproxy setup-time build release test lint format clean demo bench bench-validate bench-batch install fuzz
+.PHONY: all setup setup-libcsv setup-moto setup-tinyproxy setup-time build release test lint format clean demo bench bench-validate bench-batch bench-review install fuzz
 
 all: build
 
@@ -91,7 +91,7 @@ format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
 
 ## bench: every benchmark; add new bench-* targets as prerequisites here
-bench: bench-validate bench-batch
+bench: bench-validate bench-batch bench-review
 
 ## bench-validate: `console-access validate` vs Python's csv module on 100k and 1M generated rows
 bench-validate: setup-libcsv setup-time
@@ -103,3 +103,7 @@ bench-batch: setup setup-time
 
 clean:
 	rm -rf .build .build-fuzz .demo
+
+## bench-review: `console-access review` from the credential report vs the per-user path and a boto3 per-user script, 5,000 users behind a 50 ms proxy
+bench-review: setup setup-time
+	SWIFT=$(SWIFT) SWIFT_FLAGS="$(SWIFT_FLAGS)" bench/review.sh

@@ -43,15 +43,16 @@ step "6. Reset forgotten passwords: console-access batch samples/password-reset.
 "$bin" batch "$here/samples/password-reset.csv" --report "$out/reset.csv" --endpoint-url "$endpoint" || true
 "$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/reset.csv" line,user,action,status,detail,error_code
 
-step "7. Access review of every user: console-access review --inactive-days 90 --emit-batch ..."
-"$bin" review --endpoint-url "$endpoint" --output "$out/review.csv" --inactive-days 90 \
-    --emit-batch "$out/inactive-offboarding.csv" || true
+step "7. Access review from the IAM credential report: console-access review --inactive-days 90 --include-keys ..."
+"$bin" review --endpoint-url "$endpoint" --output "$out/review.csv" --inactive-days 90 --include-keys \
+    --emit-batch "$out/inactive-offboarding.csv" --evidence "$out/evidence" || true
 "$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/review.csv" \
-    user,console_access,password_last_used,mfa_devices,active_access_keys,change_password_policy_attached,inactive
+    user,console_access,password_last_used,mfa_active,access_key_1_active,state,reason
 if [ -f "$out/inactive-offboarding.csv" ]; then
     echo "  ready-to-run offboarding file for inactive users: .demo/inactive-offboarding.csv"
     "$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/inactive-offboarding.csv"
 fi
+[ -f "$out/evidence/manifest.json" ] && echo "  evidence pack for the auditor: .demo/evidence/ (manifest.json lists each file's SHA-256)"
 
 step "Files written"
 echo "  .demo/report.csv + .demo/report.csv.run.json (report and run record), .demo/audit.jsonl (one line per AWS call)"

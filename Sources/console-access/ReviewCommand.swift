@@ -9,17 +9,21 @@ struct ReviewCommand: AsyncParsableCommand {
         commandName: "review",
         abstract: "List every IAM user's console access, MFA and access keys as CSV; mark inactive users.",
         discussion: """
-            Changes nothing. sts:GetCallerIdentity confirms who is asking, then every IAM user is \
-            listed (iam:ListUsers, paged; --path-prefix and --user-regex narrow them) and read with \
-            bounded concurrency: login profile, MFA devices, access keys and their last use, and \
-            whether IAMUserChangePassword is attached. One CSV row per user, sorted by name; dates \
-            are ISO 8601 UTC. No secret is ever written.
+            Changes nothing. sts:GetCallerIdentity confirms who is asking. By default the IAM \
+            credential report is the source: an existing report less than 4 hours old is reused \
+            (--fresh-report asks for a new one), otherwise GenerateCredentialReport is polled until \
+            COMPLETE (--report-timeout). A handful of calls for any number of users; the review \
+            says when the report was generated. --user-regex and --path-prefix filter its rows. \
+            --detail (--detail-flagged) adds per-user calls for what the report lacks. If the \
+            report is denied (AccessDenied), or with --source per-user, every user is listed \
+            (iam:ListUsers) and read with several calls each. No secret is ever written.
 
-            --inactive-days N marks users with console access whose password was last used more \
-            than N days ago, or never used and whose login profile was created more than N days ago \
-            (a profile re-created after the last use counts from its creation). --emit-batch FILE \
-            writes a ready-to-run `batch` input (user,action with disable) for exactly those users; \
-            it never overwrites a file.
+            --inactive-days N marks users whose console password was last used more than N days \
+            ago or, never used, was set more than N days ago (never the user's creation alone); \
+            --include-keys also marks users whose active keys were last used (else created) more \
+            than N days ago. Each row says why. --emit-batch FILE writes a `batch` input \
+            (user,action,reason with disable) for exactly the marked users; --evidence DIR writes \
+            an evidence pack. Neither overwrites anything.
 
             Exit codes: 0 every user read; 1 some user could not be read (listed on stderr; the \
             others are written) or an output could not be written; 2 usage error; 3 credentials or \
@@ -53,17 +57,71 @@ struct ReviewCommand: AsyncParsableCommand {
             valueName: "regex"))
     var userRegex: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Where user state comes from: report (the IAM credential report; per-user calls if it is denied) or per-user.",
+            valueName: "report|per-user"))
+    var source: ReviewSource = .report
+
+    @Flag(
+        name: .customLong("fresh-report"),
+        help: "Ask IAM for a new credential report instead of reusing one less than 4 hours old.")
+    var freshReport = false
+
+    @Flag(
+        name: .customLong("include-keys"),
+        help: "Also mark users whose active access keys are unused for more than --inactive-days.")
+    var includeKeys = false
+
+    @Flag(
+        name: .customLong("detail"),
+        help:
+            "Per-user calls for what the report lacks (PasswordResetRequired, IAMUserChangePassword, MFA serials, key ids), for every user."
+    )
+    var detailAll = false
+
+    @Flag(
+        name: .customLong("detail-flagged"),
+        help: "Like --detail, for the users marked inactive only.")
+    var detailFlagged = false
+
+    @Option(help: ArgumentHelp("The review's format.", valueName: "csv|json"))
+    var format: ReviewFormat = .csv
+
+    @Option(
+        help: ArgumentHelp(
+            "Write an evidence pack (review, raw credential report, batch file, manifest.json with SHA-256s) into this new directory.",
+            valueName: "dir"))
+    var evidence: String?
+
+    @Option(
+        name: .customLong("report-timeout"),
+        help: ArgumentHelp("Give up waiting for the credential report after this many seconds.", valueName: "seconds"))
+    var reportTimeout: Int = 300
+
     @OptionGroup var pacing: PacingOptions
 
     @OptionGroup var connection: ConnectionOptions
 
     func makeConfiguration(retry: RetryPolicy = RetryPolicy(maxAttempts: 5)) -> ReviewConfiguration {
-        ReviewConfiguration(
+        var configuration = ReviewConfiguration(
             output: output, pathPrefix: pathPrefix, userRegex: userRegex, inactiveDays: inactiveDays,
             emitBatch: emitBatch, concurrency: pacing.concurrency, retry: retry, maxRate: pacing.maxRate)
+        configuration.source = source
+        configuration.freshReport = freshReport
+        configuration.includeKeys = includeKeys
+        configuration.detail = detailFlagged ? .flagged : detailAll ? .all : .none
+        configuration.format = format
+        configuration.evidence = evidence
+        configuration.reportWait.timeLimit = .seconds(reportTimeout)
+        return configuration
     }
 
     func validate() throws {
+        if detailAll && detailFlagged { throw ValidationError("give --detail or --detail-flagged, not both") }
+        if !(1...3600).contains(reportTimeout) {
+            throw ValidationError("--report-timeout must be from 1 to 3600 seconds")
+        }
         if let problem = makeConfiguration().usageProblems().first { throw ValidationError(problem) }
     }
 
@@ -98,6 +156,21 @@ enum ReviewSummaryText {
                 summary.throttledCalls),
             "  review: \(summary.output)",
         ]
+        if let generated = summary.reportGenerated {
+            lines.append(
+                "  source: credential report generated \(ISO8601.format(generated))\(summary.reportReused == true ? " (reused)" : "")"
+            )
+        } else {
+            lines.append("  source: \(summary.source)")
+        }
+        if let states = summary.states {
+            let order = ReviewState.allCases.map(\.rawValue)
+            lines.append(
+                "  states: "
+                    + order.filter { (states[$0] ?? 0) > 0 || $0 == ReviewState.inactive.rawValue }
+                    .map { "\($0) \(states[$0] ?? 0)" }.joined(separator: ", "))
+        }
+        if let evidence = summary.evidence { lines.append("  evidence pack: \(evidence)") }
         if let emitted = summary.emittedBatch {
             lines.append(
                 "  batch input: \(emitted) (check it, then: console-access batch \(emitted) --report REPORT.csv)")
@@ -105,3 +178,6 @@ enum ReviewSummaryText {
         return lines.joined(separator: "\n")
     }
 }
+
+extension ReviewSource: ExpressibleByArgument {}
+extension ReviewFormat: ExpressibleByArgument {}

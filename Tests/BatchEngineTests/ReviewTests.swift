@@ -133,10 +133,12 @@ struct ReviewTests {
         endpoint: String, output: String, path: String?, inactiveDays: Int? = nil, emitBatch: String? = nil,
         userRegex: String? = nil, concurrency: Int = 4, now: Date? = nil, pageSize: Int? = nil
     ) -> ReviewConfiguration {
-        ReviewConfiguration(
+        var configuration = ReviewConfiguration(
             output: output, pathPrefix: path, userRegex: userRegex, inactiveDays: inactiveDays, emitBatch: emitBatch,
             concurrency: concurrency, retry: Self.fastRetry, pageSize: pageSize,
             aws: Moto.configuration(endpoint: endpoint), now: now)
+        configuration.source = .perUser
+        return configuration
     }
 
     @Test("users in each state: console access, last use, MFA, keys, policy, inactivity and the emitted batch")

@@ -39,7 +39,10 @@ struct ReviewCommandTests {
     func toStandardOutput() async throws {
         let (path, users) = try await makeUsers()
         let result = try await CLI.run(
-            ["review", "--path-prefix", path, "--endpoint-url", Moto.endpoint!, "--debug", "--concurrency", "2"],
+            [
+                "review", "--source", "per-user", "--path-prefix", path, "--endpoint-url", Moto.endpoint!, "--debug",
+                "--concurrency", "2",
+            ],
             environment: Self.environment)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -68,7 +71,8 @@ struct ReviewCommandTests {
         let output = dir.path + "/review.csv"
         let emit = dir.path + "/offboard.csv"
         let arguments = [
-            "review", "--path-prefix", path, "--user-regex", "^(anna|cleo)-", "--inactive-days", "30",
+            "review", "--source", "per-user", "--path-prefix", path, "--user-regex", "^(anna|cleo)-",
+            "--inactive-days", "30",
             "--emit-batch", emit, "--output", output, "--endpoint-url", Moto.endpoint!,
         ]
         let result = try await CLI.run(arguments, environment: Self.environment)
@@ -87,6 +91,41 @@ struct ReviewCommandTests {
         #expect(try String(contentsOfFile: emit, encoding: .utf8) == "user,action\n")
     }
 
+    @Test("from the credential report: JSON on stdout, states and report time on stderr, an evidence pack, no secret")
+    func fromReport() async throws {
+        let (path, users) = try await makeUsers()
+        let dir = try TemporaryDirectory()
+        let pack = dir.path + "/pack"
+        let result = try await CLI.run(
+            [
+                "review", "--path-prefix", path, "--inactive-days", "30", "--include-keys", "--detail", "--format",
+                "json", "--evidence", pack, "--endpoint-url", Moto.endpoint!, "--debug",
+            ], environment: Self.environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["report_generated"] is String)
+        let rows = try #require(object["users"] as? [[String: String]])
+        #expect(rows.map { $0["user"] ?? "" } == users, "report order is creation order here")
+        #expect(rows[0]["console_access"] == "true")
+        #expect(rows[0]["mfa_active"] == "true")
+        #expect(rows[0]["change_password_policy_attached"] == "true", "--detail reads the attachment")
+        #expect(rows[0]["mfa_devices"]?.hasPrefix("arn:aws:iam::") == true, "--detail reads the MFA serial")
+        #expect(rows[1]["access_key_1_active"] == "true")
+        #expect(rows[1]["access_key_1_id"]?.hasPrefix("AKIA") == true, "--detail reads the key id")
+        #expect(rows[2]["state"] == "no_access")
+        #expect(rows.allSatisfy { $0["state"] != "inactive" }, "created just now")
+        #expect(result.stderr.contains("note: credential report generated "))
+        #expect(result.stderr.contains("states: inactive 0, active 2, no_access 1"), "\(result.stderr)")
+        #expect(result.stderr.contains("evidence pack: \(pack)"))
+        #expect(!result.stderr.contains("action=ListUsers"), "the report needs no listing")
+        let names = try FileManager.default.contentsOfDirectory(atPath: pack).sorted()
+        #expect(names == ["batch.csv", "credential-report.csv", "manifest.json", "review.csv", "review.json"])
+        #expect(!result.output.contains(Self.password))
+        for name in names {
+            #expect(try String(contentsOfFile: pack + "/" + name, encoding: .utf8).contains(Self.password) == false)
+        }
+    }
+
     @Test("usage errors exit 2 before any AWS call")
     func usage() async throws {
         let dir = try TemporaryDirectory()
@@ -98,6 +137,16 @@ struct ReviewCommandTests {
             (["review", "--inactive-days", "0"], "--inactive-days must be from 1 to 36500"),
             (["review", "--max-attempts", "0"], "--max-attempts must be at least 1"),
             (["review", "--bogus"], "Unknown option"),
+            (["review", "--detail", "--detail-flagged"], "not both"),
+            (["review", "--include-keys"], "--include-keys needs --inactive-days"),
+            (
+                ["review", "--source", "per-user", "--evidence", dir.path + "/p"],
+                "--evidence needs the credential report"
+            ),
+            (["review", "--evidence", dir.path], "already exists; an evidence pack is never overwritten"),
+            (["review", "--source", "nope"], "nope"),
+            (["review", "--format", "xml"], "xml"),
+            (["review", "--report-timeout", "0"], "--report-timeout must be from 1 to 3600"),
         ]
         for (arguments, message) in cases {
             let result = try await CLI.run(arguments + nowhere, environment: Self.environment)

@@ -24,6 +24,19 @@ public struct ReviewConfiguration: Sendable {
     public var aws: AWSConfiguration
     /// The time inactivity is measured from; nil is the time the run starts (tests inject their own).
     public var now: Date?
+    /// Where user state comes from: the credential report (default) or per-user calls.
+    public var source: ReviewSource = .report
+    /// Generate a new credential report instead of reusing one less than 4 hours old.
+    public var freshReport = false
+    /// Also mark users whose active access keys are unused for more than `inactiveDays`.
+    public var includeKeys = false
+    /// Per-user calls for what the report lacks (report source only).
+    public var detail: ReviewDetail = .none
+    public var format: ReviewFormat = .csv
+    /// Write the evidence pack into this new directory.
+    public var evidence: String?
+    /// How long and how often to wait for the credential report.
+    public var reportWait = ReportWaitPolicy()
 
     public init(
         output: String = "-", pathPrefix: String? = nil, userRegex: String? = nil, inactiveDays: Int? = nil,
@@ -70,6 +83,24 @@ public struct ReviewConfiguration: Sendable {
             problems.append(
                 "--path-prefix must start with / (IAM paths look like /division/team/), not '\(pathPrefix)'")
         }
+        if source == .perUser {
+            if detail != .none { problems.append("--detail needs the credential report (not --source per-user)") }
+            if freshReport { problems.append("--fresh-report needs the credential report (not --source per-user)") }
+            if format == .json { problems.append("--format json needs the credential report (not --source per-user)") }
+            if evidence != nil { problems.append("--evidence needs the credential report (not --source per-user)") }
+            if includeKeys { problems.append("--include-keys needs the credential report (not --source per-user)") }
+        }
+        if includeKeys && inactiveDays == nil { problems.append("--include-keys needs --inactive-days N") }
+        if detail == .flagged && inactiveDays == nil {
+            problems.append("--detail=flagged needs --inactive-days N (it reads the users marked inactive)")
+        }
+        if let evidence {
+            if evidence.isEmpty {
+                problems.append("--evidence needs a directory path")
+            } else if FileManager.default.fileExists(atPath: evidence) {
+                problems.append("--evidence: \(evidence) already exists; an evidence pack is never overwritten")
+            }
+        }
         if output.isEmpty { problems.append("--output needs a file path, or - for standard output") }
         if let emitBatch {
             if inactiveDays == nil {
@@ -114,4 +145,25 @@ public struct UserNameFilter: Sendable {
     public func matches(_ name: String) -> Bool {
         regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
     }
+}
+
+/// `--source`.
+public enum ReviewSource: String, Sendable, Codable, CaseIterable {
+    /// The IAM credential report (falls back to per-user calls on `AccessDenied`).
+    case report
+    /// Several calls per user (for accounts where the report is not allowed).
+    case perUser = "per-user"
+}
+
+/// `--detail`.
+public enum ReviewDetail: String, Sendable, Codable, CaseIterable {
+    case none
+    case all
+    case flagged
+}
+
+/// `--format`.
+public enum ReviewFormat: String, Sendable, Codable, CaseIterable {
+    case csv
+    case json
 }

@@ -20,6 +20,15 @@ public struct ReviewSummary: Sendable, Equatable, Codable {
     public var apiCalls: Int
     public var throttledCalls: Int
     public var exitCode: Int32
+    /// `report` or `per-user` (after a fallback: `per-user`).
+    public var source: String = ReviewSource.perUser.rawValue
+    /// The credential report's generation time (report source).
+    public var reportGenerated: Date?
+    /// True when a report less than 4 hours old was reused.
+    public var reportReused: Bool?
+    /// Users per state (report source): inactive, active, no_access, undetermined, not_judged.
+    public var states: [String: Int]?
+    public var evidence: String?
 
     enum CodingKeys: String, CodingKey {
         case users
@@ -33,6 +42,11 @@ public struct ReviewSummary: Sendable, Equatable, Codable {
         case apiCalls = "api_calls"
         case throttledCalls = "throttled_calls"
         case exitCode = "exit_code"
+        case source
+        case reportGenerated = "report_generated"
+        case reportReused = "report_reused"
+        case states
+        case evidence
     }
 }
 
@@ -49,6 +63,8 @@ public struct ReviewResult: Sendable {
     public var errors: [String]
     /// Notes for stderr.
     public var notes: [String]
+    /// The credential-report review (report source); nil per-user.
+    public var report: ReportReviewOutcome? = nil
 }
 
 /// The quarterly access review: list every IAM user (paged, filtered), read each one's console
@@ -67,8 +83,38 @@ public enum ReviewRun {
 
         let problems = configuration.usageProblems()
         if !problems.isEmpty { return stopped(.usage, problems) }
+        var fallbackNote: String?
+        if configuration.source == .report {
+            let calls = CallCounter()
+            let aws = calls.observing(configuration.aws)
+            let fetched: ReportReviewRun.Fetched
+            do {
+                fetched = try await ReportReviewRun.fetchAndJudge(configuration, aws: aws, now: now)
+            } catch {
+                let setup = SetupError(error, during: "setting up the AWS client")
+                return stopped(setup.isCredentialsProblem ? .credentials : .failure, [setup.message])
+            }
+            switch fetched {
+            case .failed(let setup):
+                return stopped(setup.isCredentialsProblem ? .credentials : .failure, [setup.message])
+            case .outcome(let outcome):
+                return ReportReviewRun.finish(
+                    outcome, configuration: configuration, calls: calls, began: began, now: now)
+            case .fallback(let warning):
+                var unused: [String] = []
+                if configuration.evidence != nil { unused.append("--evidence") }
+                if configuration.format == .json { unused.append("--format json") }
+                if configuration.detail != .none { unused.append("--detail") }
+                if configuration.includeKeys { unused.append("--include-keys") }
+                fallbackNote =
+                    "warning: " + warning
+                    + (unused.isEmpty ? "" : "; not applied per user: " + unused.joined(separator: ", "))
+            }
+        }
         let filter = configuration.userRegex.flatMap { try? UserNameFilter(pattern: $0) }
         let rule = configuration.inactiveDays.map { InactivityRule(days: $0, now: now) }
+        var configuration = configuration
+        configuration.source = .perUser
 
         let calls = CallCounter()
         let aws = calls.observing(configuration.aws)
@@ -137,7 +183,7 @@ public enum ReviewRun {
 
         // 2. Inactive users, the emitted batch, the exit status.
         var errors: [String] = writeErrors
-        var notes: [String] = []
+        var notes: [String] = fallbackNote.map { [$0] } ?? []
         let inactive = rule.map { rule in reviews.filter { rule.isInactive($0) }.map(\.userName) } ?? []
         let unreadable = reviews.filter(\.failed)
         for review in unreadable {

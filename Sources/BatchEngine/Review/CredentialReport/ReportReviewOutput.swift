@@ -1,0 +1,104 @@
+import AWSQuery
+import CSVStream
+import Foundation
+
+/// The review CSV when the source is the credential report: one row per IAM user (the root
+/// user is left out: it has no login profile to disable), in report order. Times are ISO 8601
+/// UTC; the report's own words (`N/A`, `no_information`, `not_supported`) are kept as they are.
+/// The `--detail` columns are empty without `--detail`.
+public enum ReportReviewCSV {
+    public static let header: [String] =
+        [
+            "user", "arn", "path", "user_created", "console_access", "password_last_used", "password_last_changed",
+            "console_idle_days", "mfa_active",
+        ]
+        + (1...2).flatMap { n in
+            [
+                "access_key_\(n)_active", "access_key_\(n)_last_rotated", "access_key_\(n)_last_used",
+                "access_key_\(n)_id",
+            ]
+        }
+        + [
+            "cert_1_active", "cert_2_active", "password_reset_required", "change_password_policy_attached",
+            "mfa_devices", "state", "reason", "error",
+        ]
+
+    public static func fields(_ review: ReportUserReview) -> [String] {
+        let entry = review.entry
+        func flag(_ value: Bool?) -> String { value.map { $0 ? "true" : "false" } ?? "" }
+        var fields = [
+            entry.user, entry.arn, entry.path, entry.userCreated.map(ISO8601.format) ?? "",
+            flag(entry.passwordEnabled), text(entry.passwordLastUsed), text(entry.passwordLastChanged),
+            review.consoleIdleDays.map(String.init) ?? "", flag(entry.mfaActive),
+        ]
+        for key in entry.accessKeys {
+            let ids = review.detail?.accessKeyIds ?? []
+            fields += [
+                flag(key.active), text(key.lastRotated), text(key.lastUsed),
+                ids.count >= key.slot ? ids[key.slot - 1] : "",
+            ]
+        }
+        fields += entry.certificatesActive.map { flag($0) }
+        fields += [
+            flag(review.detail?.passwordResetRequired), flag(review.detail?.changePasswordPolicyAttached),
+            review.detail.map { $0.mfaSerials.joined(separator: " ") } ?? "",
+            review.state.rawValue, review.reasons.joined(separator: "; "), review.detail?.error ?? "",
+        ]
+        return fields
+    }
+
+    static func text(_ time: ReportTime) -> String {
+        switch time {
+        case .date(let date): return ISO8601.format(date)
+        case .notApplicable: return "N/A"
+        case .noInformation: return "no_information"
+        case .notSupported: return "not_supported"
+        case .unreadable(let cell): return cell
+        }
+    }
+
+    /// The same rows as JSON objects (`--format json`): `{"users":[{column: value,…}]}` with
+    /// the report's generation time; every value a string, as in the CSV.
+    public static func json(_ reviews: [ReportUserReview], generatedTime: Date?) throws -> [UInt8] {
+        let rows = reviews.map { review in
+            Dictionary(uniqueKeysWithValues: zip(header, fields(review)))
+        }
+        struct Document: Encodable {
+            var reportGenerated: String?
+            var users: [[String: String]]
+            enum CodingKeys: String, CodingKey {
+                case reportGenerated = "report_generated"
+                case users
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return Array(
+            try encoder.encode(Document(reportGenerated: generatedTime.map(ISO8601.format), users: rows)))
+    }
+}
+
+/// The `--emit-batch` file for the credential-report review: `user,action,reason`, one
+/// `disable` row per marked user. `batch` reads `user` and `action` and ignores other columns,
+/// so the reason travels with the row. Stale keys are deactivated when the file is run with
+/// `batch --deactivate-access-keys` (it deactivates every access key of each listed user).
+public enum ReportEmittedBatch {
+    public static let header = ["user", "action", "reason"]
+
+    public static func rows(_ reviews: [ReportUserReview]) -> [[String]] {
+        reviews.filter(\.isFlagged).map { [$0.userName, "disable", $0.reasons.joined(separator: "; ")] }
+    }
+
+    public static func bytes(_ reviews: [ReportUserReview]) throws -> [UInt8] {
+        try CSVBytes.make([header] + rows(reviews))
+    }
+}
+
+/// CSV records as bytes (`CSVWriter.encode` does the quoting).
+enum CSVBytes {
+    static func make(_ records: [[String]]) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for record in records { bytes += try CSVWriter.encode(record) }
+        return bytes
+    }
+}

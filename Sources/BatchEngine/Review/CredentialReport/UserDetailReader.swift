@@ -1,0 +1,88 @@
+import AWSQuery
+import ConsoleAccess
+import Foundation
+
+/// `--detail`: per-user calls for only what the credential report lacks — `GetLoginProfile`
+/// (PasswordResetRequired; users with a console password only), `ListAttachedUserPolicies`
+/// (IAMUserChangePassword), `ListMFADevices` (serials; users the report shows with MFA only)
+/// and `ListAccessKeys` (key ids, for reasons and the review; users with keys only). Bounded
+/// concurrency, each call through the shared executor.
+struct UserDetailReader: Sendable {
+    var iam: IAMClient
+    var executor: CallExecutor
+    var changePasswordPolicyArn: String
+
+    init(iam: IAMClient, executor: CallExecutor, partition: Partition) {
+        self.iam = iam
+        self.executor = executor
+        changePasswordPolicyArn =
+            "arn:\(partition.rawValue):iam::aws:policy/\(ConsoleAccessService.changePasswordPolicyName)"
+    }
+
+    /// Adds detail to every review, or only to the flagged ones; re-judges each with its key ids
+    /// so the reasons name them.
+    func addDetail(
+        to reviews: [ReportUserReview], flaggedOnly: Bool, rule: ReportInactivityRule, concurrency: Int
+    ) async -> [ReportUserReview] {
+        var result = reviews
+        let targets = reviews.indices.filter { !flaggedOnly || reviews[$0].isFlagged }
+        await withTaskGroup(of: (Int, UserDetail).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < targets.count else { return }
+                let index = targets[next]
+                let entry = reviews[index].entry
+                next += 1
+                group.addTask { (index, await detail(entry)) }
+            }
+            for _ in 0..<max(1, concurrency) { startNext() }
+            while let (index, detail) = await group.next() {
+                result[index] = rule.review(reviews[index].entry, detail: detail)
+                startNext()
+            }
+        }
+        return result
+    }
+
+    /// Never throws: a failure goes into `error`, with what was read before it.
+    func detail(_ entry: CredentialReportEntry) async -> UserDetail {
+        var detail = UserDetail()
+        let name = entry.user
+        var attempts = 0
+        var step = "iam:GetLoginProfile"
+        do {
+            if entry.passwordEnabled {
+                do {
+                    detail.passwordResetRequired = try await executor.run(attempts: &attempts) {
+                        try await iam.getLoginProfile(userName: name)
+                    }.value.passwordResetRequired
+                } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                    detail.passwordResetRequired = nil  // removed since the report was made
+                }
+            }
+            step = "iam:ListAttachedUserPolicies"
+            let policies = try await executor.run(attempts: &attempts) {
+                try await iam.listAttachedUserPolicies(userName: name)
+            }.value
+            detail.changePasswordPolicyAttached = policies.contains { $0.policyArn == changePasswordPolicyArn }
+            if entry.mfaActive {
+                step = "iam:ListMFADevices"
+                detail.mfaSerials = try await executor.run(attempts: &attempts) {
+                    try await iam.listMFADevices(userName: name)
+                }.value.map(\.serialNumber)
+            }
+            if entry.accessKeys.contains(where: \.exists) {
+                step = "iam:ListAccessKeys"
+                let keys = try await executor.run(attempts: &attempts) {
+                    try await iam.listAccessKeys(userName: name)
+                }.value
+                detail.accessKeyIds = keys.sorted {
+                    ($0.createDate ?? .distantPast, $0.accessKeyId) < ($1.createDate ?? .distantPast, $1.accessKeyId)
+                }.map(\.accessKeyId)
+            }
+        } catch {
+            detail.error = "\(step): \(error)"
+        }
+        return detail
+    }
+}
