@@ -37,6 +37,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                // Only for the in-memory connection the fuzz target feeds (HTTPFuzzing).
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,6 +96,7 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Fuzz/FuzzSupport"),
         .executableTarget(name: "fuzz-xml", dependencies: ["AWSQuery", "FuzzSupport"], path: "Fuzz/fuzz-xml"),
         .executableTarget(name: "fuzz-config", dependencies: ["AWSQuery", "FuzzSupport"], path: "Fuzz/fuzz-config"),
+        .executableTarget(name: "fuzz-http", dependencies: ["AWSQuery", "FuzzSupport"], path: "Fuzz/fuzz-http"),
         .executableTarget(name: "fuzz-csv", dependencies: ["CSVStream", "FuzzSupport"], path: "Fuzz/fuzz-csv"),
         .testTarget(name: "CSVStreamTests", dependencies: ["CSVStream", "TestSupport"]),
         // AWS's SigV4 test suite (Apache-2.0, with its LICENSE and NOTICE) is data read by the tests.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import AWSQuery
+@_spi(Fuzzing) @testable import AWSQuery
 
 /// Replays the fuzzing corpora (`Fuzz/corpus/`, seeds and every input a fuzzer ever crashed on)
 /// through the code they fuzz: each input must end in a value or a typed error. An input that
@@ -48,5 +48,37 @@ struct FuzzCorpusTests {
         let profiles = SharedConfig.parse(String(decoding: config.bytes, as: UTF8.self), isConfigFile: true)
         #expect(profiles["admin"]?["source_profile"] == "default")
         #expect(profiles["tabbed"]?["credential_source"] == "Ec2InstanceMetadata")
+    }
+
+    @Test("every HTTP corpus input ends in an answer, a typed failure or no answer; the seeds end as they should")
+    func httpCorpus() throws {
+        let inputs = try Self.inputs("http")
+        #expect(inputs.count >= 6)
+        var endings: [String: HTTPFuzzing.Ending] = [:]
+        for input in inputs {
+            let answer = Array(input.bytes.dropFirst())
+            // Split where the fuzz target would, and also byte by byte at the start.
+            for split in [Int(input.bytes.first ?? 0) * answer.count / 255, 1, answer.count] {
+                endings[input.name] = HTTPFuzzing.exchange(answer, split: split)
+            }
+        }
+        guard case .answered(let ok) = endings["ok-length.http"] else {
+            Issue.record("ok-length.http: \(String(describing: endings["ok-length.http"]))")
+            return
+        }
+        #expect(ok.requestId == "r")
+        guard case .failed(let conflict) = endings["error-chunked.http"] else {
+            Issue.record("error-chunked.http: \(String(describing: endings["error-chunked.http"]))")
+            return
+        }
+        #expect(conflict.contains("EntityAlreadyExists"))
+        // The echoed password (escaped, cut short) is scrubbed.
+        #expect(!conflict.contains("Fuzz&") && !conflict.contains("Pass <word>") && !conflict.contains("&lt;word"))
+        for name in ["duplicate-length.http", "continue-html.http", "trailing-garbage.http"] {
+            guard case .failed = endings[name] else {
+                Issue.record("\(name): \(String(describing: endings[name]))")
+                continue
+            }
+        }
     }
 }
