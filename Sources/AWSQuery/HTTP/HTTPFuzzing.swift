@@ -38,6 +38,8 @@ import NIOHTTP1
                 try? channel.writeInbound(ByteBuffer(bytes: part))
             }
             _ = try? channel.finish()
+            // Run what is still scheduled (the exchange's timer) as a real loop would in time.
+            channel.embeddedEventLoop.advanceTime(by: .seconds(60))
         } catch {
             return .failed("\(error)")
         }
