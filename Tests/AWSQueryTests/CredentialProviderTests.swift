@@ -321,9 +321,11 @@ struct CredentialProviderTests {
         }
         defer { Task { await server.stop() } }
         try await AWSHTTPClient.withClient { transport in
-            let credentials = try await InstanceMetadataCredentialProvider(
-                environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url + "/"], transport: transport
-            ).credentials()
+            var provider = InstanceMetadataCredentialProvider(
+                environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url + "/"], transport: transport)
+            // The 1 s default is for a real host; the parallel test run can be slower than that.
+            provider.timeout = .seconds(30)
+            let credentials = try await provider.credentials()
             #expect(credentials.accessKeyId == "AKIDIMDS")
             #expect(credentials.source == "instance role app-role")
 

@@ -51,7 +51,7 @@ struct FuzzCorpusTests {
     }
 
     @Test("every HTTP corpus input ends in an answer, a typed failure or no answer; the seeds end as they should")
-    func httpCorpus() throws {
+    func httpCorpus() async throws {
         let inputs = try Self.inputs("http")
         #expect(inputs.count >= 6)
         var endings: [String: HTTPFuzzing.Ending] = [:]
@@ -59,7 +59,7 @@ struct FuzzCorpusTests {
             let answer = Array(input.bytes.dropFirst())
             // Split where the fuzz target would, and also byte by byte at the start.
             for split in [Int(input.bytes.first ?? 0) * answer.count / 255, 1, answer.count] {
-                endings[input.name] = HTTPFuzzing.exchange(answer, split: split)
+                endings[input.name] = await HTTPFuzzing.exchangeAsync(answer, split: split)
             }
         }
         guard case .answered(let ok) = endings["ok-length.http"] else {

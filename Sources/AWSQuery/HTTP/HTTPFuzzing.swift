@@ -19,7 +19,24 @@ import NIOHTTP1
     /// Sends one request on a fresh in-memory connection, delivers `bytes` as the server's
     /// answer (in two reads, split at `split`), closes the connection, and decodes whatever
     /// response completed as an IAM call would.
+    /// For a plain thread (the fuzz driver): blocks until the answer is decoded. Never call it
+    /// from Swift Concurrency's pool; tests use `exchangeAsync`.
     public static func exchange(_ bytes: [UInt8], split: Int, maxResponseBytes: Int = 64 * 1024) -> Ending {
+        let ending = NIOLockedValueBox<Ending>(.noAnswer)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let result = await exchangeAsync(bytes, split: split, maxResponseBytes: maxResponseBytes)
+            ending.withLockedValue { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return ending.withLockedValue { $0 }
+    }
+
+    /// The same, without blocking a thread.
+    public static func exchangeAsync(_ bytes: [UInt8], split: Int, maxResponseBytes: Int = 64 * 1024) async
+        -> Ending
+    {
         let channel = EmbeddedChannel()
         let answer = NIOLockedValueBox<Result<HTTP1Answer, any Error>?>(nil)
         do {
@@ -46,30 +63,22 @@ import NIOHTTP1
         switch answer.withLockedValue({ $0 }) {
         case .none: return .noAnswer
         case .failure(let error): return .failed("\(error)")
-        case .success(let answer): return decode(answer.response)
+        case .success(let answer): return await decode(answer.response)
         }
     }
 
     /// `QueryClient.call` on a transport that returns `response`.
-    static func decode(_ response: HTTPResponseData) -> Ending {
+    static func decode(_ response: HTTPResponseData) async -> Ending {
         let client = QueryClient(
             endpoint: ServiceEndpoint(url: "https://iam.amazonaws.com", signingRegion: "us-east-1", signingName: "iam"),
             apiVersion: "2010-05-08", credentials: nil, transport: Fixed(response: response))
-        let ending = NIOLockedValueBox<Ending>(.noAnswer)
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do {
-                let answer = try await client.call(
-                    "CreateLoginProfile", [QueryParameter("Password", "Fuzz&Pass <word> %é", secret: true)],
-                    signed: false)
-                ending.withLockedValue { $0 = .answered(answer) }
-            } catch {
-                ending.withLockedValue { $0 = .failed("\(error)") }
-            }
-            done.signal()
+        do {
+            let answer = try await client.call(
+                "CreateLoginProfile", [QueryParameter("Password", "Fuzz&Pass <word> %é", secret: true)], signed: false)
+            return .answered(answer)
+        } catch {
+            return .failed("\(error)")
         }
-        done.wait()
-        return ending.withLockedValue { $0 }
     }
 
     struct Fixed: HTTPTransport {
