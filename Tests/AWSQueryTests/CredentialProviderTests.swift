@@ -259,22 +259,26 @@ struct CredentialProviderTests {
         let dir = try TemporaryDirectory()
         let tokenFile = try dir.write("ecs-token", "Bearer ecs-token\n")
         try await AWSHTTPClient.withClient { transport in
-            let direct = try await ContainerCredentialProvider(
-                environment: [
+            // The 2 s default is for a real host; the parallel test run can be slower than that.
+            func provider(_ environment: [String: String]) -> ContainerCredentialProvider {
+                var provider = ContainerCredentialProvider(environment: environment, transport: transport)
+                provider.timeout = .seconds(30)
+                return provider
+            }
+            let direct = try await provider(
+                [
                     "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/creds",
                     "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer ecs-token",
-                ], transport: transport
+                ]
             ).credentials()
             #expect(direct.accessKeyId == "AKIDECS")
             #expect(direct.sessionToken == "meta-token")
             #expect(direct.expiration != nil)
 
-            let fromFile = try await ContainerCredentialProvider(
-                environment: [
-                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/creds",
-                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
-                ], transport: transport
-            ).credentials()
+            let fromFile = try await provider([
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/creds",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
+            ]).credentials()
             #expect(fromFile.accessKeyId == "AKIDECS")
 
             let unauthorized = await #expect(throws: CredentialError.self) {
