@@ -19,20 +19,12 @@ public struct SetupError: Error, Sendable, CustomStringConvertible {
         self.requestId = requestId
     }
 
-    /// Classifies an error thrown while setting up.
+    /// Classifies an error thrown while setting up, with the same mapping as a row's failure.
     public init(_ error: any Error, during step: String) {
-        switch error {
-        case let error as AWSServiceError:
-            self.init(
-                message: "\(step): \(error)", isCredentialsProblem: AWSErrorCodes.isAuthorization(error.code),
-                errorCode: error.code, requestId: error.requestId)
-        case let error as CredentialError:
-            self.init(message: "\(step): \(error)", isCredentialsProblem: true, errorCode: "NoCredentials")
-        case let error as AWSConfigurationError:
-            self.init(message: "\(step): \(error)", isCredentialsProblem: false, errorCode: "InvalidConfiguration")
-        default:
-            self.init(message: "\(step): \(error)", isCredentialsProblem: false)
-        }
+        let failure = RowFailure(error)
+        self.init(
+            message: "\(step): \(error)", isCredentialsProblem: failure.isCredentialsProblem,
+            errorCode: failure.code == RowFailure.unknownCode ? nil : failure.code, requestId: failure.requestId)
     }
 }
 
@@ -53,7 +45,9 @@ public enum ExitStatus: Int32, Sendable {
     public static func of(_ outcome: Outcome) -> ExitStatus {
         if outcome.succeeded { return .success }
         if outcome.status == .invalid { return .usage }
-        if outcome.isAuthorizationFailure || outcome.errorCode == "NoCredentials" { return .credentials }
+        if outcome.status == .failed, let code = outcome.errorCode, RowFailure.isCredentialsProblem(code: code) {
+            return .credentials
+        }
         return .failure
     }
 }
@@ -79,7 +73,7 @@ extension ConsoleAccessService {
         do {
             policy = try await executor.run(attempts: &attempts) { try await session.iam.getAccountPasswordPolicy() }
                 .value
-        } catch let error as AWSServiceError where AWSErrorCodes.isAuthorization(error.code) {
+        } catch let error as AWSServiceError where error.errorCode.isAuthorization {
             notes.append(
                 "could not read the account password policy (\(error.code)); passwords are not checked against it before sending, IAM still enforces it"
             )
@@ -177,23 +171,14 @@ public enum ConsoleAccessAPI {
         let notStarted = Outcome(
             user: request.user, action: request.action, status: .failed, detail: "nothing was changed")
         // Refuse what can be refused without credentials before touching AWS.
-        if let problem = Validation.checkUserName(request.user) {
+        if let refusal = Validation.refusal(
+            user: request.user, action: request.action, password: request.password ?? Password(""))
+        {
             return ModifyResult(
                 outcome: Outcome(
-                    user: request.user, action: request.action, status: .invalid, detail: problem.description,
-                    message: problem.description),
+                    user: request.user, action: request.action, status: .invalid, detail: refusal.description,
+                    message: refusal.description),
                 caller: nil, notes: [], setupError: nil)
-        }
-        if request.action.takesPassword {
-            let missing = "\(request.action.rawValue) needs a password"
-            let problem: String? =
-                request.password.map { $0.isEmpty ? missing : $0.problem?.description } ?? missing
-            if let problem {
-                return ModifyResult(
-                    outcome: Outcome(
-                        user: request.user, action: request.action, status: .invalid, detail: problem, message: problem),
-                    caller: nil, notes: [], setupError: nil)
-            }
         }
         let executor = CallExecutor(policy: request.retry)
         let connected: (service: ConsoleAccessService, notes: [String])

@@ -4,10 +4,16 @@ import Logging
 
 /// The console-access core: validates, then enables, resets or disables one user's console
 /// access, each API call retried on its own, and returns an `Outcome` saying exactly what changed.
+///
+/// It talks to IAM only through `IAMOperations`: over the wire (`IAMClient`) in a run, in
+/// memory (`InMemoryIAM`) in unit tests. Retry and rate apply in one place, the `RetryingIAM`
+/// every call goes through; each row's attempts and lost answers are counted by its own
+/// `CallLedger`.
 public struct ConsoleAccessService: Sendable {
     public static let changePasswordPolicyName = "IAMUserChangePassword"
 
-    public let iam: IAMClient
+    /// IAM, every call retried through `executor`.
+    public let iam: RetryingIAM
     /// Who is running the tool (`GetCallerIdentity`), used to refuse disabling oneself.
     public let caller: CallerIdentity?
     /// The caller's IAM user name, lower-cased (IAM user names are unique ignoring case), when
@@ -16,21 +22,20 @@ public struct ConsoleAccessService: Sendable {
     /// The account password policy, checked locally; nil when none is set or it could not be read.
     public let passwordPolicy: PasswordPolicy?
     public let partition: Partition
-    public var executor: CallExecutor
+    public var executor: CallExecutor { iam.executor }
     public var logger: Logger
 
     public init(
-        iam: IAMClient, caller: CallerIdentity?, passwordPolicy: PasswordPolicy?, partition: Partition? = nil,
+        iam: any IAMOperations, caller: CallerIdentity?, passwordPolicy: PasswordPolicy?, partition: Partition? = nil,
         executor: CallExecutor = CallExecutor(), logger: Logger = Logger(label: "console-access")
     ) {
-        self.iam = iam
+        self.iam = RetryingIAM(iam, executor: executor)
         self.caller = caller
         self.callerUserNameKey = caller?.userName?.lowercased()
         self.passwordPolicy = passwordPolicy
         self.partition = partition ?? caller?.partition ?? .aws
         self.changePasswordPolicyArn =
             "arn:\(self.partition.rawValue):iam::aws:policy/\(Self.changePasswordPolicyName)"
-        self.executor = executor
         self.logger = logger
     }
 
@@ -39,29 +44,40 @@ public struct ConsoleAccessService: Sendable {
 
     // MARK: Validation
 
-    /// Why a row would be refused before any call, or nil when it may proceed.
+    /// Why a row would be refused before any call, or nil when it may proceed: IAM's rules, the
+    /// account password policy, and the self-disable guard.
     /// `passwordWillBeGenerated`: the enable row has no password because one will be generated
     /// (`--generate-passwords`), so there is none to check yet.
     public func localProblem(
         user: String, action: ConsoleAction, password: Password?, passwordWillBeGenerated: Bool = false
-    ) -> String? {
-        if let problem = Validation.checkUserName(user) { return problem.description }
+    ) -> Refusal? {
+        let generated = action.takesPassword && passwordWillBeGenerated && password == nil
+        if let refusal = Validation.refusal(
+            user: user, action: generated ? .disable : action, password: password)
+        {
+            return refusal
+        }
         switch action {
         case .enable, .reset:
-            if passwordWillBeGenerated && password == nil { return nil }
-            guard let password, !password.isEmpty else { return "\(action.rawValue) needs a password" }
-            if let problem = password.problem { return problem.description }
-            if let policy = passwordPolicy {
+            if let password, !generated, let policy = passwordPolicy {
                 let violations = policy.violations(of: password)
-                if !violations.isEmpty { return "password rejected: " + violations.joined(separator: "; ") }
+                if !violations.isEmpty { return .passwordPolicy(violations: violations) }
             }
         case .disable:
             if let caller, let callerUserNameKey, user.lowercased() == callerUserNameKey {
-                return
-                    "refusing to disable the console access of the identity running this tool (\(caller.arn))"
+                return .selfDisable(callerArn: caller.arn)
             }
         }
         return nil
+    }
+
+    /// Runs one row's steps with its own `CallLedger`; the outcome's `attempts` are the requests
+    /// they sent.
+    func counted(_ steps: (CallLedger) async -> Outcome) async -> Outcome {
+        let ledger = CallLedger()
+        var outcome = await ledger.recording { await steps(ledger) }
+        outcome.attempts = ledger.attempts
+        return outcome
     }
 
     // MARK: Disable
@@ -69,33 +85,31 @@ public struct ConsoleAccessService: Sendable {
     /// Deletes the login profile. No profile is `unchanged`; no user is `not-found`. With
     /// `deactivateAccessKeys`, every active access key is then set `Inactive` (never deleted).
     public func disable(user: String, deactivateAccessKeys: Bool = false) async -> Outcome {
+        await counted { ledger in await disableSteps(user: user, deactivateAccessKeys: deactivateAccessKeys, ledger) }
+    }
+
+    private func disableSteps(user: String, deactivateAccessKeys: Bool, _ ledger: CallLedger) async -> Outcome {
         var outcome = Outcome(user: user, action: .disable, status: .changed)
-        if let problem = localProblem(user: user, action: .disable, password: nil) {
-            return refused(outcome, problem)
+        if let refusal = localProblem(user: user, action: .disable, password: nil) {
+            return refused(outcome, refusal)
         }
         var notes: [String] = []
-        var tracking = CallTracking()
         var pending: String? = "DeleteLoginProfile"
         // A lost answer followed by NoSuchEntity: the profile is gone, by this run or before it.
         var deletedUncertain = false
         do {
             do {
-                let deleted = try await runTracked(&tracking, attempts: &outcome.attempts, action: "DeleteLoginProfile")
-                {
-                    try await iam.deleteLoginProfile(userName: user)
-                }
+                let deleted = try await iam.deleteLoginProfile(userName: user)
                 pending = nil
                 outcome.requestId = deleted.requestId
                 outcome.changes.append(.profileDeleted)
-            } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+            } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
                 pending = nil
                 // No profile, or no user? GetUser tells them apart.
                 do {
-                    let found = try await executor.run(attempts: &outcome.attempts) {
-                        try await iam.getUser(userName: user)
-                    }
+                    let found = try await iam.getUser(userName: user)
                     outcome.requestId = found.requestId
-                    if tracking.answerLost {
+                    if ledger.tracking("DeleteLoginProfile").answerLost {
                         deletedUncertain = true
                         notes.append(
                             "no login profile now (console access disabled); an answer to DeleteLoginProfile was lost, so whether this run deleted it or it was already gone cannot be known"
@@ -103,25 +117,16 @@ public struct ConsoleAccessService: Sendable {
                     } else {
                         notes.append("no login profile (console access already disabled)")
                     }
-                } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
-                    outcome.status = .notFound
-                    outcome.errorCode = error.code
-                    outcome.message = error.message
-                    outcome.requestId = error.requestId
-                    outcome.httpStatus = error.httpStatus
-                    outcome.detail = "no IAM user named \(user)"
-                    return outcome
+                } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
+                    return notFound(outcome, error, wait: .none, waited: nil)
                 }
             }
             if deactivateAccessKeys {
-                let keys = try await executor.run(attempts: &outcome.attempts) {
-                    try await iam.listAccessKeys(userName: user)
-                }
+                let keys = try await iam.listAccessKeys(userName: user)
                 outcome.requestId = keys.requestId
                 for key in keys.value where key.status == .active {
-                    let updated = try await executor.run(attempts: &outcome.attempts) {
-                        try await iam.updateAccessKey(userName: user, accessKeyId: key.accessKeyId, status: .inactive)
-                    }
+                    let updated = try await iam.updateAccessKey(
+                        userName: user, accessKeyId: key.accessKeyId, status: .inactive)
                     outcome.requestId = updated.requestId
                     outcome.deactivatedKeys.append(key.accessKeyId)
                 }
@@ -137,10 +142,9 @@ public struct ConsoleAccessService: Sendable {
                 .filter { !$0.isEmpty }.joined(separator: "; ")
             return outcome
         } catch {
-            var failure = failed(outcome, error, notFoundMeansUser: false)
-            if let pending, tracking.answerLost {
-                failure.detail =
-                    "an answer to \(pending) was lost and its retries failed: whether IAM applied it is unknown (check the user before rerunning)"
+            var failure = failed(outcome, error)
+            if let pending, ledger.tracking(pending).answerLost {
+                failure.detail = Self.unknownAfterLostAnswer(pending)
             }
             return failure
         }
@@ -148,54 +152,32 @@ public struct ConsoleAccessService: Sendable {
 
     // MARK: Helpers
 
-    func refused(_ outcome: Outcome, _ reason: String) -> Outcome {
+    func refused(_ outcome: Outcome, _ refusal: Refusal) -> Outcome {
         var outcome = outcome
         outcome.status = .invalid
-        outcome.detail = reason
-        outcome.message = reason
+        outcome.detail = refusal.description
+        outcome.message = refusal.description
         return outcome
     }
 
-    /// A failure after `outcome.changes` were made: the detail says what was done first.
-    func failed(_ outcome: Outcome, _ error: any Error, notFoundMeansUser: Bool) -> Outcome {
+    /// A failure after `outcome.changes` were made: the status, code and message are
+    /// `RowFailure`'s (the one mapping from error to report); the detail says what was done first.
+    func failed(_ outcome: Outcome, _ error: any Error) -> Outcome {
         var outcome = outcome
-        outcome.status = .failed
-        switch error {
-        case let error as AWSServiceError:
-            outcome.errorCode = error.code
-            outcome.message = error.description
-            outcome.requestId = error.requestId ?? outcome.requestId
-            outcome.httpStatus = error.httpStatus
-            if error.code == "NoSuchEntity" && notFoundMeansUser {
-                // The same shape as the other not-found outcomes: AWS's own message.
-                outcome.status = .notFound
-                outcome.message = error.message
-                outcome.detail = "no IAM user named \(outcome.user)"
-                return outcome
-            }
-        case let error as AWSClientError:
-            switch error.kind {
-            case .timeout: outcome.errorCode = "ClientTimeout"
-            case .connection: outcome.errorCode = "ConnectionError"
-            case .invalidResponse(let status):
-                outcome.errorCode = "InvalidResponse"
-                outcome.httpStatus = status
-            case .invalidRequest: outcome.errorCode = "InvalidRequest"
-            }
-            outcome.message = error.description
-        case is CancellationError:
-            outcome.errorCode = "Cancelled"
-            outcome.message = "stopped before the row finished"
-        case let error as CredentialError:
-            outcome.errorCode = "NoCredentials"
-            outcome.message = error.description
-        default:
-            outcome.errorCode = "Error"
-            outcome.message = "\(error)"
-        }
+        let failure = RowFailure(error)
+        outcome.status = failure.status
+        outcome.errorCode = failure.code
+        outcome.message = failure.message
+        outcome.requestId = failure.requestId ?? outcome.requestId
+        outcome.httpStatus = failure.httpStatus ?? outcome.httpStatus
         let done = Self.describe(outcome.changes, keys: outcome.deactivatedKeys)
         outcome.detail = done.isEmpty ? "nothing was changed" : "done before the failure: \(done)"
         return outcome
+    }
+
+    /// The detail of a row whose non-idempotent call lost an answer and then failed.
+    static func unknownAfterLostAnswer(_ action: String) -> String {
+        "an answer to \(action) was lost and its retries failed: whether IAM applied it is unknown (check the user before rerunning)"
     }
 
     static func describe(_ changes: [Change], keys: [String] = []) -> String {

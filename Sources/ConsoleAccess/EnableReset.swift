@@ -21,15 +21,23 @@ extension ConsoleAccessService {
     public func enable(
         user: String, password: Password, resetExisting: Bool = false, waitForUser: UserWait = .none
     ) async -> Outcome {
+        await counted { ledger in
+            await enableSteps(
+                user: user, password: password, resetExisting: resetExisting, waitForUser: waitForUser, ledger)
+        }
+    }
+
+    private func enableSteps(
+        user: String, password: Password, resetExisting: Bool, waitForUser: UserWait, _ ledger: CallLedger
+    ) async -> Outcome {
         var outcome = Outcome(user: user, action: .enable, status: .changed)
-        if let problem = localProblem(user: user, action: .enable, password: password) {
-            return refused(outcome, problem)
+        if let refusal = localProblem(user: user, action: .enable, password: password) {
+            return refused(outcome, refusal)
         }
         enum Step {
             case created
             case existed(AWSServiceError)
         }
-        var tracking = CallTracking()
         var waited: Duration?
         var missing: AWSServiceError?
         var notes: [String] = []
@@ -38,17 +46,13 @@ extension ConsoleAccessService {
             pending = "CreateLoginProfile"
             let step = try await waitingForUser(waitForUser, waited: &waited) { () -> Step? in
                 do {
-                    let created = try await runTracked(
-                        &tracking, attempts: &outcome.attempts, action: "CreateLoginProfile"
-                    ) {
-                        try await iam.createLoginProfile(
-                            userName: user, password: password.revealed, passwordResetRequired: true)
-                    }
+                    let created = try await iam.createLoginProfile(
+                        userName: user, password: password.revealed, passwordResetRequired: true)
                     outcome.requestId = created.requestId
                     return .created
-                } catch let error as AWSServiceError where error.code == "EntityAlreadyExists" {
+                } catch let error as AWSServiceError where error.errorCode == .entityAlreadyExists {
                     return .existed(error)
-                } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
                     missing = error
                     return nil
                 }
@@ -63,6 +67,7 @@ extension ConsoleAccessService {
                 profileIsNew = true
             case .existed(let conflict):
                 profileIsNew = false
+                let tracking = ledger.tracking("CreateLoginProfile")
                 if tracking.answerLost, let sentAt = tracking.firstSentAt {
                     // An attempt's answer was lost: did that attempt create the profile?
                     switch try await originOfProfile(user: user, sentAt: sentAt, conflict: conflict, outcome: &outcome)
@@ -86,10 +91,8 @@ extension ConsoleAccessService {
             if profileIsNew {
                 outcome.changes.append(.profileCreated)
             } else if resetExisting {
-                let updated = try await executor.run(attempts: &outcome.attempts) {
-                    try await iam.updateLoginProfile(
-                        userName: user, password: password.revealed, passwordResetRequired: true)
-                }
+                let updated = try await iam.updateLoginProfile(
+                    userName: user, password: password.revealed, passwordResetRequired: true)
                 outcome.requestId = updated.requestId
                 outcome.changes.append(.passwordReset)
             }
@@ -97,9 +100,7 @@ extension ConsoleAccessService {
             // listed first for an existing one, so a re-run makes no write.
             var needsPolicy = true
             if !profileIsNew {
-                let attached = try await executor.run(attempts: &outcome.attempts) {
-                    try await iam.listAttachedUserPolicies(userName: user)
-                }
+                let attached = try await iam.listAttachedUserPolicies(userName: user)
                 outcome.requestId = attached.requestId
                 needsPolicy = !attached.value.contains { $0.policyArn == changePasswordPolicyArn }
             }
@@ -123,10 +124,9 @@ extension ConsoleAccessService {
             outcome.detail = (parts + notes).filter { !$0.isEmpty }.joined(separator: "; ")
             return outcome
         } catch {
-            var failure = failed(outcome, error, notFoundMeansUser: false)
-            if let pending, tracking.answerLost {
-                failure.detail =
-                    "an answer to \(pending) was lost and its retries failed: whether IAM applied it is unknown (check the user before rerunning)"
+            var failure = failed(outcome, error)
+            if let pending, ledger.tracking(pending).answerLost {
+                failure.detail = Self.unknownAfterLostAnswer(pending)
             }
             if !notes.isEmpty { failure.detail += "; " + notes.joined(separator: "; ") }
             return failure
@@ -145,13 +145,11 @@ extension ConsoleAccessService {
     /// matters: it does not when the account password policy lets users change their own password.
     func attachChangePasswordPolicy(user: String, outcome: inout Outcome) async throws -> MissingPolicy? {
         do {
-            let attach = try await executor.run(attempts: &outcome.attempts) {
-                try await iam.attachUserPolicy(userName: user, policyArn: changePasswordPolicyArn)
-            }
+            let attach = try await iam.attachUserPolicy(userName: user, policyArn: changePasswordPolicyArn)
             outcome.requestId = attach.requestId
             outcome.changes.append(.policyAttached)
             return nil
-        } catch let error as AWSServiceError where error.code == "LimitExceeded" {
+        } catch let error as AWSServiceError where error.errorCode == .limitExceeded {
             outcome.errorCode = error.code
             outcome.message = error.description
             outcome.requestId = error.requestId ?? outcome.requestId
@@ -177,9 +175,13 @@ extension ConsoleAccessService {
     /// user who has a login profile; never creates one. A user without one is `failed` with
     /// `NoLoginProfile` (use enable), a missing user `not-found`.
     public func reset(user: String, password: Password, waitForUser: UserWait = .none) async -> Outcome {
+        await counted { _ in await resetSteps(user: user, password: password, waitForUser: waitForUser) }
+    }
+
+    private func resetSteps(user: String, password: Password, waitForUser: UserWait) async -> Outcome {
         var outcome = Outcome(user: user, action: .reset, status: .changed)
-        if let problem = localProblem(user: user, action: .reset, password: password) {
-            return refused(outcome, problem)
+        if let refusal = localProblem(user: user, action: .reset, password: password) {
+            return refused(outcome, refusal)
         }
         var waited: Duration?
         var missing: AWSServiceError?
@@ -188,20 +190,16 @@ extension ConsoleAccessService {
             let step = try await waitingForUser(waitForUser, waited: &waited) { () -> Bool? in
                 do {
                     // Idempotent: a retry after a lost answer sets the same password again.
-                    let updated = try await executor.run(attempts: &outcome.attempts) {
-                        try await iam.updateLoginProfile(
-                            userName: user, password: password.revealed, passwordResetRequired: true)
-                    }
+                    let updated = try await iam.updateLoginProfile(
+                        userName: user, password: password.revealed, passwordResetRequired: true)
                     outcome.requestId = updated.requestId
                     return true
-                } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
                     do {
-                        let found = try await executor.run(attempts: &outcome.attempts) {
-                            try await iam.getUser(userName: user)
-                        }
+                        let found = try await iam.getUser(userName: user)
                         outcome.requestId = found.requestId
                         return false
-                    } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                    } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
                         missing = error
                         return nil
                     }
@@ -217,7 +215,7 @@ extension ConsoleAccessService {
             outcome.detail = ([Self.describe(outcome.changes)] + (waitNote.map { [$0] } ?? [])).joined(separator: "; ")
             return outcome
         } catch {
-            return failed(outcome, error, notFoundMeansUser: false)
+            return failed(outcome, error)
         }
     }
 
@@ -239,7 +237,7 @@ extension ConsoleAccessService {
         var outcome = outcome
         outcome.status = .notFound
         outcome.changes = []
-        outcome.errorCode = error?.code ?? "NoSuchEntity"
+        outcome.errorCode = error?.code ?? AWSErrorCode.noSuchEntity.rawValue
         outcome.message = error?.message
         outcome.requestId = error?.requestId ?? outcome.requestId
         outcome.httpStatus = error?.httpStatus

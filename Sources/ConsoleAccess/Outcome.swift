@@ -92,6 +92,6 @@ public struct Outcome: Sendable, Equatable {
 
     /// True when the failure is about who we are or what we may do (exit code 3).
     public var isAuthorizationFailure: Bool {
-        status == .failed && errorCode.map(AWSErrorCodes.isAuthorization) == true
+        status == .failed && errorCode.map { AWSErrorCode($0).isAuthorization } == true
     }
 }

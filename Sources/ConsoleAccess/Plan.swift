@@ -11,28 +11,37 @@ extension ConsoleAccessService {
         user: String, action: ConsoleAction, password: Password?, deactivateAccessKeys: Bool = false,
         passwordWillBeGenerated: Bool = false, resetExisting: Bool = false
     ) async -> Outcome {
+        await counted { _ in
+            await planSteps(
+                user: user, action: action, password: password, deactivateAccessKeys: deactivateAccessKeys,
+                passwordWillBeGenerated: passwordWillBeGenerated, resetExisting: resetExisting)
+        }
+    }
+
+    private func planSteps(
+        user: String, action: ConsoleAction, password: Password?, deactivateAccessKeys: Bool,
+        passwordWillBeGenerated: Bool, resetExisting: Bool
+    ) async -> Outcome {
         var outcome = Outcome(user: user, action: action, status: .planned)
-        if let problem = localProblem(
+        if let refusal = localProblem(
             user: user, action: action, password: password, passwordWillBeGenerated: passwordWillBeGenerated)
         {
-            return refused(outcome, problem)
+            return refused(outcome, refusal)
         }
         do {
             let found: AWSResult<IAMUser>
             do {
-                found = try await executor.run(attempts: &outcome.attempts) { try await iam.getUser(userName: user) }
-            } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                found = try await iam.getUser(userName: user)
+            } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
                 return notFound(outcome, error, wait: .none, waited: nil)
             }
             outcome.requestId = found.requestId
             let hasProfile: Bool
             do {
-                let profile = try await executor.run(attempts: &outcome.attempts) {
-                    try await iam.getLoginProfile(userName: user)
-                }
+                let profile = try await iam.getLoginProfile(userName: user)
                 outcome.requestId = profile.requestId
                 hasProfile = true
-            } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+            } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
                 hasProfile = false
             }
             var notes: [String] = []
@@ -45,9 +54,7 @@ extension ConsoleAccessService {
                 } else {
                     notes.append(Self.alreadyEnabledNote)
                 }
-                let attached = try await executor.run(attempts: &outcome.attempts) {
-                    try await iam.listAttachedUserPolicies(userName: user)
-                }
+                let attached = try await iam.listAttachedUserPolicies(userName: user)
                 if !attached.value.contains(where: { $0.policyArn == changePasswordPolicyArn }) {
                     outcome.changes.append(.policyAttached)
                 }
@@ -57,9 +64,7 @@ extension ConsoleAccessService {
             case .disable:
                 if hasProfile { outcome.changes.append(.profileDeleted) }
                 if deactivateAccessKeys {
-                    let keys = try await executor.run(attempts: &outcome.attempts) {
-                        try await iam.listAccessKeys(userName: user)
-                    }
+                    let keys = try await iam.listAccessKeys(userName: user)
                     outcome.deactivatedKeys = keys.value.filter { $0.status == .active }.map(\.accessKeyId)
                     if !outcome.deactivatedKeys.isEmpty { outcome.changes.append(.accessKeysDeactivated) }
                 }
@@ -71,7 +76,7 @@ extension ConsoleAccessService {
             outcome.detail = ([what] + notes).joined(separator: "; ")
             return outcome
         } catch {
-            return failed(outcome, error, notFoundMeansUser: false)
+            return failed(outcome, error)
         }
     }
 }

@@ -49,6 +49,15 @@ public enum Validation {
         }
     }
 
+    /// Why a row would be refused before any call, from IAM's own rules alone (no account
+    /// policy, no caller): the user name, and for enable and reset the password.
+    public static func refusal(user: String, action: ConsoleAction, password: Password?) -> Refusal? {
+        if let problem = checkUserName(user) { return .invalidUserName(problem) }
+        guard action.takesPassword else { return nil }
+        guard let password, !password.isEmpty else { return .missingPassword(action) }
+        return password.problem.map(Refusal.invalidPassword)
+    }
+
     /// Checks a user name against IAM's rules.
     public static func checkUserName(_ name: String) -> UserNameProblem? {
         if name.isEmpty { return .empty }

@@ -47,7 +47,7 @@ struct SignatureVerificationTests {
             #expect(error?.code == "SignatureDoesNotMatch")
             #expect(error?.httpStatus == 403)
             #expect(error?.retryClass == .never)
-            #expect(error.map { AWSErrorCodes.isAuthorization($0.code) } == true)
+            #expect(error.map { $0.errorCode.isAuthorization } == true)
             #expect(error?.description.contains("SignatureDoesNotMatch") == true)
             #expect(error?.description.contains("not-the-right-secret-key") == false)
 

@@ -6,7 +6,8 @@ import Testing
 @testable import ConsoleAccess
 
 /// The core against moto, through a recording proxy so the wire can be checked where moto
-/// cannot show it (moto drops PasswordResetRequired on create).
+/// cannot show it (moto drops PasswordResetRequired on create). The core's decisions are
+/// tested on the in-memory IAM (`CoreTests`).
 @Suite(
     "Console-access core against moto",
     .enabled(if: Moto.isAvailable, "no moto server: CONSOLE_ACCESS_MOTO_ENDPOINT is unset (make test sets it)"))
@@ -74,33 +75,6 @@ struct ServiceTests {
         }
     }
 
-    @Test("enable a user with a profile keeps their password; the policy is still ensured; twice makes no write")
-    func enableExisting() async throws {
-        try await withService { service, admin, proxy in
-            let user = Moto.uniqueName("ex")
-            try await admin.createUser(user)
-            try await admin.createLoginProfile(user, password: "Old-Passw0rd!")
-            let first = await service.enable(user: user, password: Self.password)
-            #expect(first.status == .changed)
-            #expect(first.changes == [.policyAttached])
-            #expect(
-                first.detail == "IAMUserChangePassword attached; console access already enabled (password not changed)")
-            #expect(!first.passwordWasSet)
-            #expect(proxy.actions == ["CreateLoginProfile", "ListAttachedUserPolicies", "AttachUserPolicy"])
-
-            proxy.clearRecording()
-            let second = await service.enable(user: user, password: Self.password)
-            #expect(second.status == .unchanged)
-            #expect(second.changes.isEmpty)
-            #expect(second.detail == "console access already enabled (password not changed)")
-            #expect(second.succeeded)
-            #expect(proxy.actions == ["CreateLoginProfile", "ListAttachedUserPolicies"])
-            #expect(proxy.successfulWrites.isEmpty)
-            #expect(try await attachedPolicies(admin, user) == ["arn:aws:iam::aws:policy/IAMUserChangePassword"])
-            #expect(!proxy.actions.contains("UpdateLoginProfile"))
-        }
-    }
-
     @Test("enable with resetExisting resets an existing password (reset required) and ensures the policy")
     func enableResetExisting() async throws {
         try await withService { service, admin, proxy in
@@ -150,152 +124,4 @@ struct ServiceTests {
         }
     }
 
-    @Test("enable of a missing user is not-found, and nothing else is attempted")
-    func enableMissing() async throws {
-        try await withService { service, _, proxy in
-            let user = Moto.uniqueName("nobody")
-            let outcome = await service.enable(user: user, password: Self.password)
-            #expect(outcome.status == .notFound)
-            #expect(outcome.errorCode == "NoSuchEntity")
-            #expect(outcome.detail == "no IAM user named \(user)")
-            // AWS's message alone, as for disable: the report's other columns carry code and id.
-            #expect(outcome.message?.contains(user) == true)
-            #expect(outcome.message?.contains("CreateLoginProfile failed") == false)
-            #expect(outcome.requestId != nil)
-            #expect(proxy.actions == ["CreateLoginProfile"])
-        }
-    }
-
-    @Test(
-        "invalid names and passwords are refused with no request sent",
-        arguments: [
-            ("", "user name is empty"), ("has space", "invalid character U+0020 (space) at position 4"),
-            ("semi;colon", "invalid character ';' at position 5"),
-            (String(repeating: "a", count: 65), "65 characters long"),
-        ])
-    func invalidNames(user: String, reason: String) async throws {
-        try await withService { service, _, proxy in
-            let enabled = await service.enable(user: user, password: Self.password)
-            #expect(enabled.status == .invalid)
-            #expect(enabled.detail.contains(reason), "\(enabled.detail)")
-            #expect(enabled.attempts == 0)
-            let disabled = await service.disable(user: user)
-            #expect(disabled.status == .invalid)
-            #expect(proxy.requests.isEmpty)
-        }
-    }
-
-    @Test(
-        "invalid passwords are refused with no request sent and never quoted",
-        arguments: [
-            ("", "enable needs a password"), ("smart’quote-Passw0rd", "outside the allowed set"),
-            ("emoji🙂-Passw0rd", "position 6"), (String(repeating: "x", count: 129), "129 characters"),
-        ])
-    func invalidPasswords(password: String, reason: String) async throws {
-        try await withService { service, _, proxy in
-            let outcome = await service.enable(user: "valid-user", password: Password(password))
-            #expect(outcome.status == .invalid)
-            #expect(outcome.detail.contains(reason), "\(outcome.detail)")
-            if !password.isEmpty { #expect(!outcome.detail.contains(password)) }
-            #expect(proxy.requests.isEmpty)
-        }
-    }
-
-    @Test("the account password policy is checked locally, naming each rule broken")
-    func policyChecked() async throws {
-        let policy = PasswordPolicy(
-            minimumPasswordLength: 14, requireSymbols: true, requireNumbers: true, requireUppercaseCharacters: true,
-            requireLowercaseCharacters: true)
-        try await withService(policy: policy) { service, _, proxy in
-            let outcome = await service.enable(user: "policy-user", password: Password("short"))
-            #expect(outcome.status == .invalid)
-            #expect(outcome.detail.contains("at least 14 characters (this one has 5)"))
-            #expect(outcome.detail.contains("an uppercase letter"))
-            #expect(outcome.detail.contains("a number"))
-            #expect(outcome.detail.contains("a symbol"))
-            #expect(!outcome.detail.contains("a lowercase letter"))
-            #expect(!outcome.detail.contains("short"))
-            #expect(proxy.requests.isEmpty)
-            #expect(policy.violations(of: Password("Long-Enough-Passw0rd!")).isEmpty)
-        }
-    }
-
-    @Test("the caller's own user cannot be disabled")
-    func selfDisable() async throws {
-        let caller = CallerIdentity(
-            account: "123456789012", arn: "arn:aws:iam::123456789012:user/ops/me", userId: "AID")
-        try await withService(caller: caller) { service, _, proxy in
-            let outcome = await service.disable(user: "me")
-            #expect(outcome.status == .invalid)
-            #expect(outcome.detail.contains("refusing to disable"))
-            // IAM user names are unique ignoring case: `ME` is the same user.
-            let upper = await service.disable(user: "ME")
-            #expect(upper.status == .invalid)
-            #expect(upper.detail.contains("refusing to disable"))
-            #expect(proxy.requests.isEmpty)
-            // A different user is not refused by the guard.
-            #expect(service.localProblem(user: "me2", action: .disable, password: nil) == nil)
-            #expect(service.localProblem(user: "m", action: .disable, password: nil) == nil)
-        }
-    }
-
-    @Test("a throttled step is retried on its own; steps that succeeded are not repeated")
-    func perCallRetry() async throws {
-        try await withService { service, admin, proxy in
-            let user = Moto.uniqueName("retry")
-            try await admin.createUser(user)
-            // Throttle the first two AttachUserPolicy requests.
-            let counter = NIOLockedValueBoxInt()
-            proxy.setRule { request, _ in
-                guard request.formParameters["Action"] == "AttachUserPolicy" else { return nil }
-                return counter.increment() <= 2 ? .throttling : nil
-            }
-            let outcome = await service.enable(user: user, password: Self.password)
-            #expect(outcome.status == .changed)
-            #expect(outcome.attempts == 4)
-            #expect(
-                proxy.actions == ["CreateLoginProfile", "AttachUserPolicy", "AttachUserPolicy", "AttachUserPolicy"])
-        }
-    }
-
-    @Test("a failure after a change is reported honestly: failed, with what was done")
-    func partialFailure() async throws {
-        try await withService { service, admin, proxy in
-            let user = Moto.uniqueName("partial")
-            try await admin.createUser(user)
-            proxy.setRule { request, _ in
-                request.formParameters["Action"] == "AttachUserPolicy"
-                    ? .error(code: "AccessDenied", status: 403, message: "not allowed to attach") : nil
-            }
-            let outcome = await service.enable(user: user, password: Self.password)
-            #expect(outcome.status == .failed)
-            #expect(outcome.errorCode == "AccessDenied")
-            #expect(outcome.detail == "done before the failure: login profile created")
-            #expect(outcome.httpStatus == 403)
-            #expect(outcome.isAuthorizationFailure)
-            #expect(ExitStatus.of(outcome) == .credentials)
-            #expect(proxy.actions.filter { $0 == "AttachUserPolicy" }.count == 1)
-        }
-    }
-
-    @Test("dry run reads state and plans, changing nothing")
-    func plan() async throws {
-        try await withService { service, admin, proxy in
-            let user = Moto.uniqueName("plan")
-            try await admin.createUser(user)
-            let enable = await service.plan(user: user, action: .enable, password: Self.password)
-            #expect(enable.status == .planned)
-            #expect(enable.changes == [.profileCreated, .policyAttached])
-            let disable = await service.plan(user: user, action: .disable, password: nil)
-            #expect(disable.changes.isEmpty)
-            #expect(disable.detail == "would change nothing (already as asked)")
-            let missing = await service.plan(user: Moto.uniqueName("none"), action: .disable, password: nil)
-            #expect(missing.status == .notFound)
-            let writes: Set<String> = [
-                "CreateLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile", "AttachUserPolicy", "UpdateAccessKey",
-            ]
-            #expect(proxy.actions.allSatisfy { !writes.contains($0) })
-            #expect(!(try await loginProfileExists(admin, user)))
-        }
-    }
 }

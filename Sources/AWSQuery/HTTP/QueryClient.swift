@@ -182,7 +182,7 @@ public struct QueryClient: Sendable {
                 errorCode = "Cancelled"
                 throw CancellationError()
             }
-            errorCode = mapped.kind == .timeout ? "ClientTimeout" : "ConnectionError"
+            errorCode = mapped.code
             throw mapped
         }
         status = response.status

@@ -115,7 +115,7 @@ public struct IAMClient: Sendable {
             let response = try await query.call("GetAccountPasswordPolicy")
             let node = response.result.child("PasswordPolicy") ?? response.result
             return AWSResult(value: PasswordPolicy(node), requestId: response.requestId)
-        } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+        } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
             return AWSResult(value: nil, requestId: error.requestId)
         }
     }

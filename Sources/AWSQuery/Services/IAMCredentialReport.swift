@@ -50,7 +50,7 @@ extension IAMClient {
     /// `GetCredentialReport`: the last generated report. IAM answers `ReportInProgress` (404)
     /// while it is being made, `ReportNotPresent` (410) when none was generated and
     /// `ReportExpired` (410) when the last one is too old; those arrive as `AWSServiceError`.
-    public func getCredentialReport(maxBytes: Int = IAMClient.maxCredentialReportBytes) async throws
+    public func getCredentialReport(maxBytes: Int) async throws
         -> AWSResult<CredentialReportContent>
     {
         let response = try await query.call("GetCredentialReport")

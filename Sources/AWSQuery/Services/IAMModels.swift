@@ -16,6 +16,12 @@ public struct LoginProfile: Sendable, Equatable {
     public let createDate: Date?
     public let passwordResetRequired: Bool
 
+    public init(userName: String, createDate: Date?, passwordResetRequired: Bool) {
+        self.userName = userName
+        self.createDate = createDate
+        self.passwordResetRequired = passwordResetRequired
+    }
+
     init(_ node: XMLTree) {
         userName = node.string("UserName") ?? ""
         createDate = node.string("CreateDate").flatMap(ISO8601.parse)
@@ -32,6 +38,18 @@ public struct IAMUser: Sendable, Equatable {
     /// When the console password was last used; nil when never (or not reported).
     public let passwordLastUsed: Date?
 
+    public init(
+        userName: String, userId: String, arn: String, path: String = "/", createDate: Date?,
+        passwordLastUsed: Date? = nil
+    ) {
+        self.userName = userName
+        self.userId = userId
+        self.arn = arn
+        self.path = path
+        self.createDate = createDate
+        self.passwordLastUsed = passwordLastUsed
+    }
+
     init(_ node: XMLTree) {
         userName = node.string("UserName") ?? ""
         userId = node.string("UserId") ?? ""
@@ -45,6 +63,11 @@ public struct IAMUser: Sendable, Equatable {
 public struct AttachedPolicy: Sendable, Equatable {
     public let policyName: String
     public let policyArn: String
+
+    public init(policyName: String, policyArn: String) {
+        self.policyName = policyName
+        self.policyArn = policyArn
+    }
 
     init(_ node: XMLTree) {
         policyName = node.string("PolicyName") ?? ""
@@ -64,6 +87,13 @@ public struct AccessKeyMetadata: Sendable, Equatable {
     public let status: AccessKeyStatus?
     public let createDate: Date?
 
+    public init(userName: String, accessKeyId: String, status: AccessKeyStatus?, createDate: Date?) {
+        self.userName = userName
+        self.accessKeyId = accessKeyId
+        self.status = status
+        self.createDate = createDate
+    }
+
     init(_ node: XMLTree) {
         userName = node.string("UserName") ?? ""
         accessKeyId = node.string("AccessKeyId") ?? ""
@@ -77,6 +107,12 @@ public struct AccessKeyLastUsed: Sendable, Equatable {
     public let serviceName: String?
     public let region: String?
 
+    public init(lastUsedDate: Date?, serviceName: String?, region: String?) {
+        self.lastUsedDate = lastUsedDate
+        self.serviceName = serviceName
+        self.region = region
+    }
+
     init(_ node: XMLTree) {
         lastUsedDate = node.string("LastUsedDate").flatMap(ISO8601.parse)
         serviceName = node.string("ServiceName").flatMap { $0 == "N/A" ? nil : $0 }
@@ -88,6 +124,12 @@ public struct MFADevice: Sendable, Equatable {
     public let userName: String
     public let serialNumber: String
     public let enableDate: Date?
+
+    public init(userName: String, serialNumber: String, enableDate: Date?) {
+        self.userName = userName
+        self.serialNumber = serialNumber
+        self.enableDate = enableDate
+    }
 
     init(_ node: XMLTree) {
         userName = node.string("UserName") ?? ""

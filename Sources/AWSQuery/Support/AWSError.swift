@@ -7,8 +7,10 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
         case receiver = "Receiver"
     }
 
-    /// The AWS error code, e.g. `NoSuchEntity`, `Throttling`, `AccessDenied`.
+    /// The AWS error code as sent, e.g. `NoSuchEntity`, `Throttling`, `AccessDenied`.
     public let code: String
+    /// The code, typed: compare with its cases, never with a string.
+    public let errorCode: AWSErrorCode
     public let message: String
     public let httpStatus: Int
     public let requestId: String?
@@ -26,6 +28,7 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
         action: String, serverDate: Date? = nil, localDate: Date? = nil
     ) {
         self.code = code
+        self.errorCode = AWSErrorCode(code)
         self.message = message
         self.httpStatus = httpStatus
         self.requestId = requestId
@@ -77,11 +80,33 @@ public struct AWSServiceError: Error, Sendable, Equatable, CustomStringConvertib
         text += " (HTTP \(httpStatus)"
         if let requestId { text += ", request id \(requestId)" }
         text += ")"
-        if let hint = AWSErrorCodes.hint(for: self) { text += ". \(hint)" }
+        if let hint { text += ". \(hint)" }
         return text
     }
 
-    public var retryClass: RetryClass { AWSErrorCodes.classify(code: code, httpStatus: httpStatus) }
+    public var retryClass: RetryClass { errorCode.retryClass(httpStatus: httpStatus) }
+
+    /// What the user can do about a credentials error.
+    var hint: String? {
+        switch errorCode {
+        case .signatureDoesNotMatch, .requestExpired, .invalidSignatureException:
+            if let skew = clockSkew, abs(skew) > 240 {
+                let minutes = Int((abs(skew) / 60).rounded())
+                return
+                    "The local clock is \(minutes) minute(s) \(skew > 0 ? "ahead of" : "behind") the server's; AWS rejects signatures more than 5 minutes off. Fix the system clock (NTP)"
+            }
+            if errorCode == .signatureDoesNotMatch {
+                return "Check the secret access key for this access key id"
+            }
+            return nil
+        case .invalidClientTokenId, .unrecognizedClientException:
+            return "The access key id is not known to this endpoint; check the credentials and the partition"
+        case .expiredToken, .expiredTokenException:
+            return "The session token has expired; refresh the temporary credentials"
+        default:
+            return nil
+        }
+    }
 }
 
 /// A failure on our side of the wire: the request never got a usable answer.
@@ -126,10 +151,27 @@ public struct AWSClientError: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .connection: return .transient
         case .timeout: return .timeout
-        case .invalidResponse(let status): return AWSErrorCodes.classify(code: "", httpStatus: status)
+        case .invalidResponse(let status): return AWSErrorCode("").retryClass(httpStatus: status)
         case .invalidRequest: return .never
         }
     }
+
+    /// The report's error code for this failure: `ConnectionError`, `ClientTimeout`,
+    /// `InvalidResponse` or `InvalidRequest`.
+    public var code: String {
+        switch kind {
+        case .connection: return "ConnectionError"
+        case .timeout: return "ClientTimeout"
+        case .invalidResponse: return "InvalidResponse"
+        case .invalidRequest: return "InvalidRequest"
+        }
+    }
+
+    /// True when the request may have reached the server and been applied although no answer
+    /// came: a timeout or a connection error. `kind` does not say whether the request bytes were
+    /// sent, so a connection that never opened counts too; the caller then reads IAM, which
+    /// settles it.
+    public var answerMayBeLost: Bool { kind == .timeout || kind == .connection }
 }
 
 /// Whether, and why, an error may be retried.
@@ -151,63 +193,6 @@ public enum RetryClass: Sendable, Equatable {
         case let e as AWSServiceError: return e.retryClass
         case let e as AWSClientError: return e.retryClass
         default: return .never
-        }
-    }
-}
-
-/// Error-code knowledge: retry classes and the hints users need.
-public enum AWSErrorCodes {
-    public static let throttling: Set<String> = [
-        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-        "RequestLimitExceeded", "BandwidthLimitExceeded", "RequestThrottled",
-        "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
-    ]
-
-    public static let transient: Set<String> = [
-        "RequestTimeout", "RequestTimeoutException", "ServiceFailure", "ServiceUnavailable",
-        "InternalFailure", "InternalError", "EntityTemporarilyUnmodifiable", "ServiceUnavailableException",
-    ]
-
-    /// Codes that mean "who you are or what you may do" is the problem.
-    public static let authorization: Set<String> = [
-        "AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "SignatureDoesNotMatch",
-        "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId",
-        "IncompleteSignature", "MissingAuthenticationToken", "RequestExpired", "AuthFailure",
-        "UnauthorizedOperation", "NotAuthorized", "InvalidToken",
-    ]
-
-    public static func classify(code: String, httpStatus: Int) -> RetryClass {
-        if throttling.contains(code) { return .throttling }
-        if transient.contains(code) { return .transient }
-        if !code.isEmpty, httpStatus < 500 { return .never }
-        switch httpStatus {
-        case 429: return .throttling
-        case 500, 502, 503, 504: return .transient
-        default: return code.isEmpty && httpStatus >= 500 ? .transient : .never
-        }
-    }
-
-    public static func isAuthorization(_ code: String) -> Bool { authorization.contains(code) }
-
-    static func hint(for error: AWSServiceError) -> String? {
-        switch error.code {
-        case "SignatureDoesNotMatch", "RequestExpired", "InvalidSignatureException":
-            if let skew = error.clockSkew, abs(skew) > 240 {
-                let minutes = Int((abs(skew) / 60).rounded())
-                return
-                    "The local clock is \(minutes) minute(s) \(skew > 0 ? "ahead of" : "behind") the server's; AWS rejects signatures more than 5 minutes off. Fix the system clock (NTP)"
-            }
-            if error.code == "SignatureDoesNotMatch" {
-                return "Check the secret access key for this access key id"
-            }
-            return nil
-        case "InvalidClientTokenId", "UnrecognizedClientException":
-            return "The access key id is not known to this endpoint; check the credentials and the partition"
-        case "ExpiredToken", "ExpiredTokenException":
-            return "The session token has expired; refresh the temporary credentials"
-        default:
-            return nil
         }
     }
 }

@@ -193,8 +193,7 @@ public enum BatchRun {
                             sink.write(
                                 ReportRow(
                                     line: job.line, user: job.user, action: job.action, status: .invalid,
-                                    errorCode: problem.hasPrefix("refusing") ? "self-disable" : "password-policy",
-                                    message: problem))
+                                    errorCode: problem.code, message: problem.description))
                         } else {
                             runnable.append(job)
                         }
@@ -210,8 +209,7 @@ public enum BatchRun {
                             )
                         } else {
                             errors.append(
-                                "this file would disable \(disables) users, more than --max-disable \(configuration.maxDisable) allows; nothing was changed. Check the file, then rerun with --max-disable \(disables) if it is right"
-                            )
+                                Refusal.blastRadius(disables: disables, limit: configuration.maxDisable).description)
                             notRunAll(
                                 "not run: the file would disable \(disables) users (> --max-disable \(configuration.maxDisable))"
                             )
@@ -382,8 +380,9 @@ final class CallCounter: Sendable {
         state.withLockedValue { state in
             state.total += 1
             if let code = record.errorCode {
-                if AWSErrorCodes.throttling.contains(code) { state.throttled += 1 }
-                if AWSErrorCodes.isAuthorization(code) { state.authorization += 1 }
+                let code = AWSErrorCode(code)
+                if code.isThrottling { state.throttled += 1 }
+                if code.isAuthorization { state.authorization += 1 }
             }
         }
     }

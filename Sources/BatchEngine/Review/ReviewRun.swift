@@ -206,7 +206,7 @@ public enum ReviewRun {
         var status: ExitStatus = .success
         if !unreadable.isEmpty {
             status =
-                unreadable.contains { $0.errorCode.map(AWSErrorCodes.isAuthorization) ?? false }
+                unreadable.contains { $0.errorCode.map { AWSErrorCode($0).isAuthorization } ?? false }
                 ? .credentials : .failure
         }
         if status == .success && (!writeErrors.isEmpty || (configuration.emitBatch != nil && emitted == nil)) {

@@ -110,7 +110,7 @@ public struct UserReviewer: Sendable {
                 review.loginProfile = try await executor.run(attempts: &attempts) {
                     try await iam.getLoginProfile(userName: name)
                 }.value
-            } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+            } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
                 review.loginProfile = nil  // no console password (a missing user shows at the next call)
             }
             step = "iam:ListMFADevices"
@@ -145,7 +145,7 @@ public struct UserReviewer: Sendable {
             case let error as AWSServiceError:
                 review.errorCode = error.code
                 review.error =
-                    error.code == "NoSuchEntity"
+                    error.errorCode == .noSuchEntity
                     ? "\(step): the user no longer exists (deleted during the review?): \(error)"
                     : "\(step): \(error)"
             case is CancellationError:

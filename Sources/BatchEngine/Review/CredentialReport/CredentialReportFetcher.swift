@@ -32,8 +32,7 @@ public struct CredentialReportUnavailable: Error, Sendable, CustomStringConverti
     public let underlying: AWSServiceError?
     public var description: String { message }
     public var isAccessDenied: Bool {
-        guard let code = underlying?.code else { return false }
-        return ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "NotAuthorized"].contains(code)
+        underlying?.errorCode.isAccessDenied == true
     }
 }
 
@@ -68,9 +67,9 @@ public struct CredentialReportFetcher: Sendable {
     }
 
     /// Codes that mean "not ready yet: wait and ask again".
-    static let waitCodes: Set<String> = ["ReportInProgress", "LimitExceeded"]
+    static let waitCodes: Set<AWSErrorCode> = [.reportInProgress, .limitExceeded]
     /// Codes that mean "generate one".
-    static let generateCodes: Set<String> = ["ReportNotPresent", "ReportExpired"]
+    static let generateCodes: Set<AWSErrorCode> = [.reportNotPresent, .reportExpired]
 
     public func fetch(fresh: Bool) async throws(CredentialReportUnavailable) -> FetchedCredentialReport {
         let deadline = ContinuousClock.now + policy.timeLimit
@@ -154,9 +153,9 @@ public struct CredentialReportFetcher: Sendable {
                     underlying: nil)
             }
             return .report(content)
-        } catch let error as AWSServiceError where Self.generateCodes.contains(error.code) {
+        } catch let error as AWSServiceError where Self.generateCodes.contains(error.errorCode) {
             return .generate(error.code)
-        } catch let error as AWSServiceError where Self.waitCodes.contains(error.code) {
+        } catch let error as AWSServiceError where Self.waitCodes.contains(error.errorCode) {
             return .wait(error.code)
         }
     }
@@ -173,7 +172,7 @@ public struct CredentialReportFetcher: Sendable {
                 throw CredentialReportUnavailable(
                     message: "GenerateCredentialReport answered an unknown state '\(text)'", underlying: nil)
             }
-        } catch let error as AWSServiceError where Self.waitCodes.contains(error.code) {
+        } catch let error as AWSServiceError where Self.waitCodes.contains(error.errorCode) {
             return .notYet(error.code)
         }
     }

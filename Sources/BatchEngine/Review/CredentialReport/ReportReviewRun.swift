@@ -48,7 +48,7 @@ enum ReportReviewRun {
             } catch let error as CredentialReportUnavailable {
                 if error.isAccessDenied {
                     return .fallback(
-                        "the credential report is not allowed for this caller (\(error.underlying?.code ?? "AccessDenied")); reviewing with per-user calls instead (slower; grant iam:GenerateCredentialReport and iam:GetCredentialReport to use the report)"
+                        "the credential report is not allowed for this caller (\(error.underlying?.code ?? AWSErrorCode.accessDenied.rawValue)); reviewing with per-user calls instead (slower; grant iam:GenerateCredentialReport and iam:GetCredentialReport to use the report)"
                     )
                 }
                 return .failed(

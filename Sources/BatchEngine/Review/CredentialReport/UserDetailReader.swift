@@ -56,7 +56,7 @@ struct UserDetailReader: Sendable {
                     detail.passwordResetRequired = try await executor.run(attempts: &attempts) {
                         try await iam.getLoginProfile(userName: name)
                     }.value.passwordResetRequired
-                } catch let error as AWSServiceError where error.code == "NoSuchEntity" {
+                } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
                     detail.passwordResetRequired = nil  // removed since the report was made
                 }
             }

@@ -1,36 +1,4 @@
-import AWSQuery
 import Foundation
-
-/// What the attempts of one non-idempotent call (`CreateLoginProfile`, `DeleteLoginProfile`)
-/// left unknown: when this run first sent it, and whether an attempt's answer was lost (a
-/// timeout, or the connection closed before a full answer), so that IAM may have applied a
-/// request whose answer never arrived.
-struct CallTracking: Sendable {
-    /// The local clock when the first attempt started.
-    var firstSentAt: Date?
-    /// The action of the attempt whose answer was lost, if one was.
-    var lostAction: String?
-
-    var answerLost: Bool { lostAction != nil }
-
-    /// True for the client errors after which the request may have reached IAM: a timeout or a
-    /// connection error. `AWSClientError` does not say whether the request bytes were sent, so a
-    /// connection that never opened counts too; the caller then reads IAM, which settles it.
-    static func mayHaveBeenApplied(_ error: any Error) -> Bool {
-        guard let error = error as? AWSClientError else { return false }
-        return error.kind == .timeout || error.kind == .connection
-    }
-}
-
-/// How a login profile found after a lost `CreateLoginProfile` answer came to be.
-enum ProfileOrigin: Sendable, Equatable {
-    /// Created at or after this run first sent `CreateLoginProfile`: this run created it.
-    case thisRun(Date)
-    /// Created before this run sent anything: it was there already.
-    case earlier(Date)
-    /// IAM gave no creation date.
-    case unknown
-}
 
 /// `--wait-for-user`: how long an enable or reset row keeps retrying while its user does not
 /// exist yet (IAM is eventually consistent: a user created elsewhere seconds ago may still
@@ -101,48 +69,6 @@ public struct UserWait: Sendable, Equatable {
 }
 
 extension ConsoleAccessService {
-    /// The margin allowed between IAM's `CreateDate` and the moment this run first sent
-    /// `CreateLoginProfile`, on top of the clock skew measured from the server's `Date` header:
-    /// both have one-second resolution.
-    static let creationDateMargin: TimeInterval = 2
-
-    /// Runs one non-idempotent call with retries, noting in `tracking` when it was first sent and
-    /// whether an attempt's answer was lost.
-    func runTracked<T: Sendable>(
-        _ tracking: inout CallTracking, attempts: inout Int, action: String, _ operation: () async throws -> T
-    ) async throws -> T {
-        try await executor.run(attempts: &attempts) {
-            if tracking.firstSentAt == nil { tracking.firstSentAt = Date() }
-            // The transport may send the request again on its own (a reused connection that
-            // closed without answering): that first copy's answer is lost too.
-            let notice = ResendNotice()
-            do {
-                let value = try await TransportNotices.$resend.withValue(notice) { try await operation() }
-                if notice.resent { tracking.lostAction = action }
-                return value
-            } catch {
-                if notice.resent || CallTracking.mayHaveBeenApplied(error) { tracking.lostAction = action }
-                throw error
-            }
-        }
-    }
-
-    /// After a lost `CreateLoginProfile` answer and an `EntityAlreadyExists` retry: reads the
-    /// profile (`GetLoginProfile`) and compares its `CreateDate` with when this run first sent the
-    /// call, in the server's time (the skew measured from `conflict`'s `Date` header).
-    func originOfProfile(
-        user: String, sentAt: Date, conflict: AWSServiceError, outcome: inout Outcome
-    ) async throws -> ProfileOrigin {
-        let profile = try await executor.run(attempts: &outcome.attempts) {
-            try await iam.getLoginProfile(userName: user)
-        }
-        outcome.requestId = profile.requestId
-        guard let created = profile.value.createDate else { return .unknown }
-        let sentInServerTime = sentAt.addingTimeInterval(-(conflict.clockSkew ?? 0))
-        return created.timeIntervalSince(sentInServerTime) >= -Self.creationDateMargin
-            ? .thisRun(created) : .earlier(created)
-    }
-
     /// Retries `operation` while it reports the user missing (`nil`), within `wait`'s window, and
     /// notes in `waited` how long it waited (nil when it did not wait). Returns nil when the
     /// window ended before the user appeared.

@@ -1,0 +1,412 @@
+import AWSQuery
+import Foundation
+
+/// IAM in memory, with IAM's semantics for the calls console-access makes: user names unique
+/// ignoring case, `NoSuchEntity` (404) for a missing user, profile or key, `EntityAlreadyExists`
+/// (409) for a second login profile, `LimitExceeded` (409) past 10 managed policies per user,
+/// `PasswordPolicyViolation` (400) for a password the account policy refuses, `MaxItems`
+/// paging (one recorded call per page), and the credential report's generate/poll states.
+///
+/// For tests: faults are injected per call (`inject`), every call is recorded (`calls`), and
+/// each call can take `latency` on a clock the test controls (`sleep`). The contract suite runs
+/// the same cases against this and against moto, so the two cannot drift.
+public actor InMemoryIAM: IAMOperations {
+    /// What one call was: its action and the user it named, in order.
+    public struct Call: Sendable, Equatable {
+        public let action: String
+        public let userName: String?
+    }
+
+    /// A fault injected into a call.
+    public enum Fault: Sendable {
+        /// IAM answers this error; nothing is applied.
+        case error(AWSErrorCode, httpStatus: Int, message: String = "injected")
+        /// The call is applied, but its answer never arrives (a client timeout).
+        case answerLost
+        /// The connection drops before the request arrives; nothing is applied.
+        case connectionDropped
+
+        /// `Throttling` (HTTP 400), as IAM throttles.
+        public static let throttle = Fault.error(.throttling, httpStatus: 400, message: "Rate exceeded")
+    }
+
+    struct UserRecord {
+        var name: String
+        var id: String
+        var path: String
+        var created: Date
+        var passwordLastUsed: Date?
+        var profile: (created: Date, resetRequired: Bool)?
+        var policies: [String] = []
+        var keys: [(id: String, status: AccessKeyStatus, created: Date, lastUsed: Date?)] = []
+        var mfa: [String] = []
+    }
+
+    /// IAM's default quota of managed policies attached to one user.
+    public static let managedPoliciesPerUser = 10
+
+    public let accountId: String
+    private var users: [String: UserRecord] = [:]
+    private var passwordPolicy: PasswordPolicy?
+    private var reportGenerated: Date?
+    private var reportGenerating = false
+    private var faults: [(action: String, user: String?, fault: Fault, remaining: Int)] = []
+    private var log: [Call] = []
+    private var nextId = 0
+    private let now: @Sendable () -> Date
+    /// How long each call takes, slept through `sleep` (a test clock, or `Task.sleep`).
+    public var latency: Duration = .zero
+    private let sleep: @Sendable (Duration) async throws -> Void
+
+    public init(
+        accountId: String = "123456789012", now: @escaping @Sendable () -> Date = Date.init,
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) {
+        self.accountId = accountId
+        self.now = now
+        self.sleep = sleep
+    }
+
+    // MARK: Test control
+
+    /// Every call made so far, in order (a paged list records one per page).
+    public var calls: [Call] { log }
+
+    /// How many calls of `action` were made.
+    public func count(_ action: String) -> Int { log.filter { $0.action == action }.count }
+
+    /// Makes the next `times` calls of `action` (naming `user`, when given) fail with `fault`.
+    public func inject(_ fault: Fault, on action: String, user: String? = nil, times: Int = 1) {
+        faults.append((action, user?.lowercased(), fault, times))
+    }
+
+    public func setLatency(_ latency: Duration) { self.latency = latency }
+
+    @discardableResult
+    public func addUser(_ name: String, path: String = "/", created: Date? = nil) -> IAMUser {
+        nextId += 1
+        let record = UserRecord(
+            name: name, id: "AIDA\(String(format: "%016d", nextId))", path: path, created: created ?? now())
+        users[name.lowercased()] = record
+        return user(record)
+    }
+
+    public func removeUser(_ name: String) { users[name.lowercased()] = nil }
+
+    public func addLoginProfile(_ name: String, created: Date? = nil, resetRequired: Bool = false) {
+        users[name.lowercased()]?.profile = (created ?? now(), resetRequired)
+    }
+
+    public func setPasswordLastUsed(_ name: String, _ date: Date?) {
+        users[name.lowercased()]?.passwordLastUsed = date
+    }
+
+    /// Adds an access key; returns its id.
+    @discardableResult
+    public func addAccessKey(_ name: String, status: AccessKeyStatus = .active, lastUsed: Date? = nil) -> String {
+        nextId += 1
+        let id = "AKIA\(String(format: "%016d", nextId))"
+        users[name.lowercased()]?.keys.append((id, status, now(), lastUsed))
+        return id
+    }
+
+    public func addMFADevice(_ name: String) {
+        users[name.lowercased()]?.mfa.append("arn:aws:iam::\(accountId):mfa/\(name)")
+    }
+
+    public func attach(_ name: String, policyArn: String) {
+        if users[name.lowercased()]?.policies.contains(policyArn) == false {
+            users[name.lowercased()]?.policies.append(policyArn)
+        }
+    }
+
+    public func setPasswordPolicy(_ policy: PasswordPolicy?) { passwordPolicy = policy }
+
+    /// The user's login profile as IAM holds it (nil: none, or no such user).
+    public func loginProfile(_ name: String) -> LoginProfile? {
+        guard let record = users[name.lowercased()], let profile = record.profile else { return nil }
+        return LoginProfile(
+            userName: record.name, createDate: profile.created, passwordResetRequired: profile.resetRequired)
+    }
+
+    public func attachedPolicies(_ name: String) -> [String] { users[name.lowercased()]?.policies ?? [] }
+
+    public func accessKeyStatuses(_ name: String) -> [AccessKeyStatus] {
+        users[name.lowercased()]?.keys.map(\.status) ?? []
+    }
+
+    // MARK: The call machinery
+
+    /// One call: records it (once per page), sleeps its latency, applies an injected fault, then
+    /// runs `body` (IAM's semantics). An `answerLost` fault lets the call apply and then loses
+    /// whatever it answered, success or error, as a client timeout.
+    private func perform<T: Sendable>(
+        _ action: String, user: String? = nil, pages: Int = 1, _ body: () throws -> T
+    ) async throws -> AWSResult<T> {
+        var lost = false
+        for _ in 0..<max(1, pages) {
+            log.append(Call(action: action, userName: user))
+            if latency > .zero { try await sleep(latency) }
+            if let fault = takeFault(action, user: user) {
+                switch fault {
+                case .error(let code, let status, let message):
+                    throw serviceError(code, status, message, action: action)
+                case .connectionDropped:
+                    throw AWSClientError(.connection, action: action, detail: "connection reset by peer (injected)")
+                case .answerLost:
+                    lost = true
+                }
+            }
+        }
+        let result = Result { try body() }
+        if lost { throw AWSClientError(.timeout, action: action, detail: "no answer within the timeout (injected)") }
+        return AWSResult(value: try result.get(), requestId: UUID().uuidString.lowercased())
+    }
+
+    private func takeFault(_ action: String, user: String?) -> Fault? {
+        guard
+            let index = faults.firstIndex(where: {
+                $0.action == action && $0.remaining > 0 && ($0.user == nil || $0.user == user?.lowercased())
+            })
+        else { return nil }
+        faults[index].remaining -= 1
+        let fault = faults[index].fault
+        if faults[index].remaining == 0 { faults.remove(at: index) }
+        return fault
+    }
+
+    private func serviceError(_ code: AWSErrorCode, _ status: Int, _ message: String, action: String)
+        -> AWSServiceError
+    {
+        AWSServiceError(
+            code: code.rawValue, message: message, httpStatus: status, requestId: UUID().uuidString.lowercased(),
+            fault: .sender, action: action, serverDate: now(), localDate: now())
+    }
+
+    private func existing(_ name: String, _ action: String) throws -> UserRecord {
+        guard let record = users[name.lowercased()] else {
+            throw serviceError(.noSuchEntity, 404, "The user with name \(name) cannot be found.", action: action)
+        }
+        return record
+    }
+
+    private func noProfile(_ record: UserRecord, _ action: String) -> AWSServiceError {
+        serviceError(.noSuchEntity, 404, "Login Profile for User \(record.name) cannot be found.", action: action)
+    }
+
+    private func user(_ record: UserRecord) -> IAMUser {
+        IAMUser(
+            userName: record.name, userId: record.id, arn: "arn:aws:iam::\(accountId):user\(record.path)\(record.name)",
+            path: record.path, createDate: record.created, passwordLastUsed: record.passwordLastUsed)
+    }
+
+    // MARK: IAMOperations
+
+    public func getUser(userName: String) async throws -> AWSResult<IAMUser> {
+        try await perform("GetUser", user: userName) { user(try existing(userName, "GetUser")) }
+    }
+
+    public func listUsers(pathPrefix: String?, pageSize: Int?) async throws -> AWSResult<[IAMUser]> {
+        let all = users.values.filter { $0.path.hasPrefix(pathPrefix ?? "/") }
+            .sorted { $0.name.lowercased() < $1.name.lowercased() }.map(user)
+        let size = max(1, pageSize ?? 100)
+        return try await perform("ListUsers", pages: (all.count + size - 1) / size) { all }
+    }
+
+    public func getLoginProfile(userName: String) async throws -> AWSResult<LoginProfile> {
+        let action = "GetLoginProfile"
+        return try await perform(action, user: userName) {
+            let record = try existing(userName, action)
+            guard let profile = record.profile else { throw noProfile(record, action) }
+            return LoginProfile(
+                userName: record.name, createDate: profile.created, passwordResetRequired: profile.resetRequired)
+        }
+    }
+
+    public func createLoginProfile(userName: String, password: String, passwordResetRequired: Bool) async throws
+        -> AWSResult<LoginProfile>
+    {
+        let action = "CreateLoginProfile"
+        return try await perform(action, user: userName) {
+            let record = try existing(userName, action)
+            guard record.profile == nil else {
+                throw serviceError(
+                    .entityAlreadyExists, 409, "Login Profile for user \(record.name) already exists.", action: action)
+            }
+            try checkPolicy(password, action: action)
+            let created = now()
+            users[userName.lowercased()]?.profile = (created, passwordResetRequired)
+            return LoginProfile(
+                userName: record.name, createDate: created, passwordResetRequired: passwordResetRequired)
+        }
+    }
+
+    public func updateLoginProfile(userName: String, password: String, passwordResetRequired: Bool) async throws
+        -> AWSResult<Void>
+    {
+        let action = "UpdateLoginProfile"
+        return try await perform(action, user: userName) {
+            let record = try existing(userName, action)
+            guard let profile = record.profile else { throw noProfile(record, action) }
+            try checkPolicy(password, action: action)
+            users[userName.lowercased()]?.profile = (profile.created, passwordResetRequired)
+        }
+    }
+
+    public func deleteLoginProfile(userName: String) async throws -> AWSResult<Void> {
+        let action = "DeleteLoginProfile"
+        return try await perform(action, user: userName) {
+            let record = try existing(userName, action)
+            guard record.profile != nil else { throw noProfile(record, action) }
+            users[userName.lowercased()]?.profile = nil
+        }
+    }
+
+    public func attachUserPolicy(userName: String, policyArn: String) async throws -> AWSResult<Void> {
+        let action = "AttachUserPolicy"
+        return try await perform(action, user: userName) {
+            let record = try existing(userName, action)
+            guard !record.policies.contains(policyArn) else { return }
+            guard record.policies.count < Self.managedPoliciesPerUser else {
+                throw serviceError(
+                    .limitExceeded, 409, "Cannot exceed quota for PoliciesPerUser: \(Self.managedPoliciesPerUser)",
+                    action: action)
+            }
+            users[userName.lowercased()]?.policies.append(policyArn)
+        }
+    }
+
+    public func listAttachedUserPolicies(userName: String) async throws -> AWSResult<[AttachedPolicy]> {
+        let action = "ListAttachedUserPolicies"
+        return try await perform(action, user: userName) {
+            try existing(userName, action).policies.map {
+                AttachedPolicy(policyName: String($0.split(separator: "/").last ?? ""), policyArn: $0)
+            }
+        }
+    }
+
+    public func listAccessKeys(userName: String) async throws -> AWSResult<[AccessKeyMetadata]> {
+        let action = "ListAccessKeys"
+        return try await perform(action, user: userName) {
+            let record = try existing(userName, action)
+            return record.keys.map {
+                AccessKeyMetadata(userName: record.name, accessKeyId: $0.id, status: $0.status, createDate: $0.created)
+            }
+        }
+    }
+
+    public func updateAccessKey(userName: String, accessKeyId: String, status: AccessKeyStatus) async throws
+        -> AWSResult<Void>
+    {
+        let action = "UpdateAccessKey"
+        return try await perform(action, user: userName) {
+            let record = try existing(userName, action)
+            guard let index = record.keys.firstIndex(where: { $0.id == accessKeyId }) else {
+                throw serviceError(
+                    .noSuchEntity, 404, "The Access Key with id \(accessKeyId) cannot be found", action: action)
+            }
+            users[userName.lowercased()]?.keys[index].status = status
+        }
+    }
+
+    public func getAccessKeyLastUsed(accessKeyId: String) async throws -> AWSResult<AccessKeyLastUsed> {
+        let action = "GetAccessKeyLastUsed"
+        return try await perform(action) {
+            for record in users.values {
+                if let key = record.keys.first(where: { $0.id == accessKeyId }) {
+                    return AccessKeyLastUsed(
+                        lastUsedDate: key.lastUsed, serviceName: key.lastUsed == nil ? nil : "iam",
+                        region: key.lastUsed == nil ? nil : "us-east-1")
+                }
+            }
+            throw serviceError(.accessDenied, 403, "access key \(accessKeyId) is not in this account", action: action)
+        }
+    }
+
+    public func listMFADevices(userName: String) async throws -> AWSResult<[MFADevice]> {
+        let action = "ListMFADevices"
+        return try await perform(action, user: userName) {
+            let record = try existing(userName, action)
+            return record.mfa.map { MFADevice(userName: record.name, serialNumber: $0, enableDate: record.created) }
+        }
+    }
+
+    public func getAccountPasswordPolicy() async throws -> AWSResult<PasswordPolicy?> {
+        try await perform("GetAccountPasswordPolicy") { passwordPolicy }
+    }
+
+    public func generateCredentialReport() async throws -> AWSResult<CredentialReportState> {
+        try await perform("GenerateCredentialReport") {
+            // The first call starts a report, the next finds it complete (IAM takes seconds).
+            if reportGenerating {
+                reportGenerating = false
+                reportGenerated = now()
+                return .complete
+            }
+            if let generated = reportGenerated, now().timeIntervalSince(generated) < 4 * 3600 { return .complete }
+            reportGenerating = true
+            return .started
+        }
+    }
+
+    public func getCredentialReport(maxBytes: Int) async throws -> AWSResult<CredentialReportContent> {
+        let action = "GetCredentialReport"
+        return try await perform(action) {
+            if reportGenerating { throw serviceError(.reportInProgress, 404, "Report is in progress", action: action) }
+            guard let generated = reportGenerated else {
+                throw serviceError(.reportNotPresent, 410, "Credential report not present", action: action)
+            }
+            let csv = Array(credentialReportCSV().utf8)
+            guard csv.count <= maxBytes else {
+                throw AWSClientError(
+                    .invalidResponse(httpStatus: 200), action: action,
+                    detail: "the credential report is larger than \(maxBytes) bytes")
+            }
+            return CredentialReportContent(csv: csv, generatedTime: generated, format: "text/csv")
+        }
+    }
+
+    /// The report IAM would generate for these users (the columns console-access reads).
+    func credentialReportCSV() -> String {
+        func date(_ value: Date?) -> String { value.map(ISO8601.format) ?? "N/A" }
+        var lines = [
+            "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
+        ]
+        for record in users.values.sorted(by: { $0.name.lowercased() < $1.name.lowercased() }) {
+            var fields = [
+                record.name, user(record).arn, date(record.created), record.profile == nil ? "false" : "true",
+                record.profile == nil ? "N/A" : (record.passwordLastUsed.map(ISO8601.format) ?? "no_information"),
+                record.profile.map { ISO8601.format($0.created) } ?? "N/A", "N/A",
+                record.mfa.isEmpty ? "false" : "true",
+            ]
+            for slot in 0..<2 {
+                if slot < record.keys.count {
+                    let key = record.keys[slot]
+                    fields += [
+                        key.status == .active ? "true" : "false", ISO8601.format(key.created), date(key.lastUsed),
+                        key.lastUsed == nil ? "N/A" : "us-east-1", key.lastUsed == nil ? "N/A" : "iam",
+                    ]
+                } else {
+                    fields += ["false", "N/A", "N/A", "N/A", "N/A"]
+                }
+            }
+            fields += ["false", "N/A", "false", "N/A"]
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func checkPolicy(_ password: String, action: String) throws {
+        guard let policy = passwordPolicy else { return }
+        if password.unicodeScalars.count < policy.minimumPasswordLength
+            || (policy.requireNumbers && !password.contains(where: \.isNumber))
+            || (policy.requireSymbols && !password.contains(where: { $0.isPunctuation || $0.isSymbol }))
+            || (policy.requireUppercaseCharacters && !password.contains(where: \.isUppercase))
+            || (policy.requireLowercaseCharacters && !password.contains(where: \.isLowercase))
+        {
+            throw serviceError(
+                .passwordPolicyViolation, 400, "Password does not conform to the account password policy.",
+                action: action)
+        }
+    }
+}
