@@ -256,7 +256,7 @@ public enum ReviewRun {
             }
         }
         return results.enumerated().map { index, review in
-            review ?? UserReview(user: users[index], error: "not reviewed", errorCode: "Cancelled")
+            review ?? UserReview(user: users[index], error: "not reviewed", errorCode: RowFailure.cancelledCode)
         }
     }
 }

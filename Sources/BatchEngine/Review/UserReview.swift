@@ -85,16 +85,14 @@ public struct InactivityRule: Sendable, Equatable {
 
 /// Reads one user's console and key state: login profile, MFA devices, access keys (each
 /// with its last use) and whether `IAMUserChangePassword` is attached. Each call goes
-/// through the shared `CallExecutor` (retries, rate limiter).
+/// through `RetryingIAM` on the shared `CallExecutor` (retries, rate limiter).
 public struct UserReviewer: Sendable {
-    public var iam: IAMClient
-    public var executor: CallExecutor
+    public var iam: RetryingIAM
     /// `arn:<partition>:iam::aws:policy/IAMUserChangePassword` for the caller's partition.
     public var changePasswordPolicyArn: String
 
-    public init(iam: IAMClient, executor: CallExecutor, partition: Partition) {
-        self.iam = iam
-        self.executor = executor
+    public init(iam: any IAMOperations, executor: CallExecutor, partition: Partition) {
+        self.iam = RetryingIAM(iam, executor: executor)
         self.changePasswordPolicyArn =
             "arn:\(partition.rawValue):iam::aws:policy/\(ConsoleAccessService.changePasswordPolicyName)"
     }
@@ -102,31 +100,22 @@ public struct UserReviewer: Sendable {
     /// Never throws: a failure is recorded in the result's `error` (cancellation included).
     public func review(_ user: IAMUser) async -> UserReview {
         var review = UserReview(user: user)
-        var attempts = 0
         let name = user.userName
         var step = "iam:GetLoginProfile"
         do {
             do {
-                review.loginProfile = try await executor.run(attempts: &attempts) {
-                    try await iam.getLoginProfile(userName: name)
-                }.value
+                review.loginProfile = try await iam.getLoginProfile(userName: name).value
             } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
                 review.loginProfile = nil  // no console password (a missing user shows at the next call)
             }
             step = "iam:ListMFADevices"
-            review.mfaDevices = try await executor.run(attempts: &attempts) {
-                try await iam.listMFADevices(userName: name)
-            }.value.count
+            review.mfaDevices = try await iam.listMFADevices(userName: name).value.count
             step = "iam:ListAccessKeys"
-            let keys = try await executor.run(attempts: &attempts) {
-                try await iam.listAccessKeys(userName: name)
-            }.value
+            let keys = try await iam.listAccessKeys(userName: name).value
             step = "iam:GetAccessKeyLastUsed"
             var reviewed: [ReviewedAccessKey] = []
             for key in keys {
-                let lastUsed = try await executor.run(attempts: &attempts) {
-                    try await iam.getAccessKeyLastUsed(accessKeyId: key.accessKeyId)
-                }.value
+                let lastUsed = try await iam.getAccessKeyLastUsed(accessKeyId: key.accessKeyId).value
                 reviewed.append(
                     ReviewedAccessKey(
                         accessKeyId: key.accessKeyId, status: key.status, created: key.createDate,
@@ -136,23 +125,17 @@ public struct UserReviewer: Sendable {
                 ($0.created ?? .distantPast, $0.accessKeyId) < ($1.created ?? .distantPast, $1.accessKeyId)
             }
             step = "iam:ListAttachedUserPolicies"
-            let policies = try await executor.run(attempts: &attempts) {
-                try await iam.listAttachedUserPolicies(userName: name)
-            }.value
+            let policies = try await iam.listAttachedUserPolicies(userName: name).value
             review.changePasswordPolicyAttached = policies.contains { $0.policyArn == changePasswordPolicyArn }
         } catch {
+            // The code is a row's (`RowFailure`, one mapping for every report); the message names the step.
+            review.errorCode = RowFailure(error).code
             switch error {
-            case let error as AWSServiceError:
-                review.errorCode = error.code
-                review.error =
-                    error.errorCode == .noSuchEntity
-                    ? "\(step): the user no longer exists (deleted during the review?): \(error)"
-                    : "\(step): \(error)"
+            case let error as AWSServiceError where error.errorCode == .noSuchEntity:
+                review.error = "\(step): the user no longer exists (deleted during the review?): \(error)"
             case is CancellationError:
-                review.errorCode = "Cancelled"
                 review.error = "\(step): cancelled"
             default:
-                review.errorCode = (error as? AWSClientError).map { _ in "ClientError" }
                 review.error = "\(step): \(error)"
             }
         }

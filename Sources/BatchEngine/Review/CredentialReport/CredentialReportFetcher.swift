@@ -51,17 +51,16 @@ public struct FetchedCredentialReport: Sendable {
 /// with doubling pauses, retrying `LimitExceeded` (too many generation requests) and
 /// `ReportInProgress` the same way — then `GetCredentialReport`, all within `timeLimit`.
 public struct CredentialReportFetcher: Sendable {
-    public var iam: IAMClient
-    public var executor: CallExecutor
+    /// IAM, each call retried on its own through the run's executor.
+    public var iam: RetryingIAM
     public var policy: ReportWaitPolicy
     public var now: @Sendable () -> Date
 
     public init(
-        iam: IAMClient, executor: CallExecutor, policy: ReportWaitPolicy = ReportWaitPolicy(),
+        iam: any IAMOperations, executor: CallExecutor, policy: ReportWaitPolicy = ReportWaitPolicy(),
         now: @escaping @Sendable () -> Date = Date.init
     ) {
-        self.iam = iam
-        self.executor = executor
+        self.iam = RetryingIAM(iam, executor: executor)
         self.policy = policy
         self.now = now
     }
@@ -144,9 +143,8 @@ public struct CredentialReportFetcher: Sendable {
     }
 
     func getReport() async throws -> GetOutcome {
-        var attempts = 0
         do {
-            let content = try await executor.run(attempts: &attempts) { try await iam.getCredentialReport() }.value
+            let content = try await iam.getCredentialReport().value
             if !content.format.isEmpty && content.format != "text/csv" {
                 throw CredentialReportUnavailable(
                     message: "the credential report has format \(content.format); only text/csv is known",
@@ -161,9 +159,8 @@ public struct CredentialReportFetcher: Sendable {
     }
 
     func generate() async throws -> GenerateOutcome {
-        var attempts = 0
         do {
-            let state = try await executor.run(attempts: &attempts) { try await iam.generateCredentialReport() }.value
+            let state = try await iam.generateCredentialReport().value
             switch state {
             case .complete: return .complete
             case .started: return .notYet("STARTED")

@@ -6,15 +6,13 @@ import Foundation
 /// (PasswordResetRequired; users with a console password only), `ListAttachedUserPolicies`
 /// (IAMUserChangePassword), `ListMFADevices` (serials; users the report shows with MFA only)
 /// and `ListAccessKeys` (key ids, for reasons and the review; users with keys only). Bounded
-/// concurrency, each call through the shared executor.
+/// concurrency, each call through `RetryingIAM` on the shared executor.
 struct UserDetailReader: Sendable {
-    var iam: IAMClient
-    var executor: CallExecutor
+    var iam: RetryingIAM
     var changePasswordPolicyArn: String
 
-    init(iam: IAMClient, executor: CallExecutor, partition: Partition) {
-        self.iam = iam
-        self.executor = executor
+    init(iam: any IAMOperations, executor: CallExecutor, partition: Partition) {
+        self.iam = RetryingIAM(iam, executor: executor)
         changePasswordPolicyArn =
             "arn:\(partition.rawValue):iam::aws:policy/\(ConsoleAccessService.changePasswordPolicyName)"
     }
@@ -48,34 +46,26 @@ struct UserDetailReader: Sendable {
     func detail(_ entry: CredentialReportEntry) async -> UserDetail {
         var detail = UserDetail()
         let name = entry.user
-        var attempts = 0
         var step = "iam:GetLoginProfile"
         do {
             if entry.passwordEnabled {
                 do {
-                    detail.passwordResetRequired = try await executor.run(attempts: &attempts) {
-                        try await iam.getLoginProfile(userName: name)
-                    }.value.passwordResetRequired
+                    detail.passwordResetRequired = try await iam.getLoginProfile(userName: name).value
+                        .passwordResetRequired
                 } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
                     detail.passwordResetRequired = nil  // removed since the report was made
                 }
             }
             step = "iam:ListAttachedUserPolicies"
-            let policies = try await executor.run(attempts: &attempts) {
-                try await iam.listAttachedUserPolicies(userName: name)
-            }.value
+            let policies = try await iam.listAttachedUserPolicies(userName: name).value
             detail.changePasswordPolicyAttached = policies.contains { $0.policyArn == changePasswordPolicyArn }
             if entry.mfaActive {
                 step = "iam:ListMFADevices"
-                detail.mfaSerials = try await executor.run(attempts: &attempts) {
-                    try await iam.listMFADevices(userName: name)
-                }.value.map(\.serialNumber)
+                detail.mfaSerials = try await iam.listMFADevices(userName: name).value.map(\.serialNumber)
             }
             if entry.accessKeys.contains(where: \.exists) {
                 step = "iam:ListAccessKeys"
-                let keys = try await executor.run(attempts: &attempts) {
-                    try await iam.listAccessKeys(userName: name)
-                }.value
+                let keys = try await iam.listAccessKeys(userName: name).value
                 detail.accessKeyIds = keys.sorted {
                     ($0.createDate ?? .distantPast, $0.accessKeyId) < ($1.createDate ?? .distantPast, $1.accessKeyId)
                 }.map(\.accessKeyId)
