@@ -61,7 +61,7 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
     }
 
     private static func parseAndRun() async throws {
-        var command = try parseAsRoot()
+        var command = try parseAsRoot(ReviewCommand.spellingDetail(Array(CommandLine.arguments.dropFirst())))
         if var asyncCommand = command as? AsyncParsableCommand {
             try await asyncCommand.run()
         } else {

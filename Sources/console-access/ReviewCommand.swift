@@ -14,7 +14,7 @@ struct ReviewCommand: AsyncParsableCommand {
             (--fresh-report asks for a new one), otherwise GenerateCredentialReport is polled until \
             COMPLETE (--report-timeout). A handful of calls for any number of users; the review \
             says when the report was generated. --user-regex and --path-prefix filter its rows. \
-            --detail (--detail-flagged) adds per-user calls for what the report lacks. If the \
+            --detail (--detail=flagged) adds per-user calls for what the report lacks. If the \
             report is denied (AccessDenied), or with --source per-user, every user is listed \
             (iam:ListUsers) and read with several calls each. No secret is ever written.
 
@@ -82,7 +82,7 @@ struct ReviewCommand: AsyncParsableCommand {
 
     @Flag(
         name: .customLong("detail-flagged"),
-        help: "Like --detail, for the users marked inactive only.")
+        help: "Like --detail, for the users marked inactive only (also spelled --detail=flagged).")
     var detailFlagged = false
 
     @Option(help: ArgumentHelp("The review's format.", valueName: "csv|json"))
@@ -176,6 +176,25 @@ enum ReviewSummaryText {
                 "  batch input: \(emitted) (check it, then: console-access batch \(emitted) --report REPORT.csv)")
         }
         return lines.joined(separator: "\n")
+    }
+
+}
+
+extension ReviewCommand {
+    /// `--detail=flagged` and `--detail=all`, as the docs spell them, for the flags
+    /// `--detail-flagged` and `--detail` (argument-parser has no option with an optional value).
+    /// Arguments after `--` are left alone; any other `--detail=...` is refused by the parser.
+    static func spellingDetail(_ arguments: [String]) -> [String] {
+        var seenTerminator = false
+        return arguments.map { argument in
+            if argument == "--" { seenTerminator = true }
+            guard !seenTerminator else { return argument }
+            switch argument {
+            case "--detail=flagged": return "--detail-flagged"
+            case "--detail=all": return "--detail"
+            default: return argument
+            }
+        }
     }
 }
 

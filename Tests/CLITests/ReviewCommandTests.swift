@@ -126,6 +126,24 @@ struct ReviewCommandTests {
         }
     }
 
+    @Test("--detail=flagged reads detail for flagged users only (none here), --detail=all for every user")
+    func detailSpellings() async throws {
+        let (path, _) = try await makeUsers()
+        func run(_ detail: String) async throws -> CLI.Result {
+            try await CLI.run(
+                [
+                    "review", "--path-prefix", path, "--inactive-days", "30", detail, "--endpoint-url", Moto.endpoint!,
+                    "--debug",
+                ], environment: Self.environment)
+        }
+        let flagged = try await run("--detail=flagged")
+        #expect(flagged.status == 0, "\(flagged.stderr)")
+        #expect(!flagged.stderr.contains("action=ListAttachedUserPolicies"), "nobody is inactive: no detail calls")
+        let all = try await run("--detail=all")
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(all.stderr.contains("action=ListAttachedUserPolicies"))
+    }
+
     @Test("usage errors exit 2 before any AWS call")
     func usage() async throws {
         let dir = try TemporaryDirectory()
@@ -138,6 +156,8 @@ struct ReviewCommandTests {
             (["review", "--max-attempts", "0"], "--max-attempts must be at least 1"),
             (["review", "--bogus"], "Unknown option"),
             (["review", "--detail", "--detail-flagged"], "not both"),
+            (["review", "--detail=all", "--detail=flagged"], "not both"),
+            (["review", "--detail=some"], "'some'"),
             (["review", "--include-keys"], "--include-keys needs --inactive-days"),
             (
                 ["review", "--source", "per-user", "--evidence", dir.path + "/p"],
