@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "console-access", targets: ["console-access"]),
         .library(name: "ConsoleAccess", targets: ["ConsoleAccess"]),
         .library(name: "BatchEngine", targets: ["BatchEngine"]),
+        .library(name: "AccessReview", targets: ["AccessReview"]),
         .library(name: "AWSQuery", targets: ["AWSQuery"]),
         .library(name: "CSVStream", targets: ["CSVStream"]),
     ],
@@ -53,7 +54,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Rows to jobs to outcomes: input parsing, queue, retry, rate, report.
+        // Rows to jobs to outcomes: input parsing, run setup, bounded concurrency, report, resume.
         .target(
             name: "BatchEngine",
             dependencies: [
@@ -63,12 +64,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The access review: credential report and per-user review, inactivity, evidence pack,
+        // emitted batch files. Runs through the engine's run setup and bounded concurrency.
+        .target(
+            name: "AccessReview",
+            dependencies: [
+                "BatchEngine",
+                "ConsoleAccess",
+                "CSVStream",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // The executable: argument parsing only.
         .executableTarget(
             name: "console-access",
             dependencies: [
                 "ConsoleAccess",
                 "BatchEngine",
+                "AccessReview",
                 "CSVStream",
                 "AWSQuery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -104,6 +118,7 @@ let package = Package(
             name: "AWSQueryTests", dependencies: ["AWSQuery", "TestSupport"], exclude: ["aws-signing-test-suite"]),
         .testTarget(name: "ConsoleAccessTests", dependencies: ["ConsoleAccess", "TestSupport"]),
         .testTarget(name: "BatchEngineTests", dependencies: ["BatchEngine", "TestSupport"]),
+        .testTarget(name: "AccessReviewTests", dependencies: ["AccessReview", "BatchEngine", "TestSupport"]),
         // The executable, run as a user would (it is built with the tests).
         .testTarget(name: "CLITests", dependencies: ["AWSQuery", "TestSupport"]),
     ],

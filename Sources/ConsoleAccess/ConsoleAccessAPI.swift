@@ -68,6 +68,16 @@ extension ConsoleAccessService {
         }
         logger.debug(
             "caller identity", metadata: ["account": "\(identity.account)", "arn": "\(identity.arn)"])
+        return try await connect(session: session, executor: executor, caller: identity, logger: logger)
+    }
+
+    /// Like `connect(session:executor:logger:)` for a caller whose identity was already checked
+    /// (a run's shared setup did it): reads the account password policy once, nothing more.
+    public static func connect(
+        session: AWSSession, executor: CallExecutor, caller identity: CallerIdentity,
+        logger: Logger = Logger(label: "console-access")
+    ) async throws -> (service: ConsoleAccessService, notes: [String]) {
+        var attempts = 0
         var notes: [String] = []
         var policy: PasswordPolicy?
         do {

@@ -131,7 +131,7 @@ struct BatchCommand: AsyncParsableCommand {
 
 enum SummaryText {
     static func render(_ summary: BatchSummary) -> String {
-        let order: [ReportStatus] = [.changed, .unchanged, .planned, .failed, .notFound, .invalid, .notRun]
+        let order: [OutcomeStatus] = [.changed, .unchanged, .planned, .failed, .notFound, .invalid, .notRun]
         let counts = order.compactMap { status -> String? in
             let count = summary.count(status)
             return count > 0 || status == .changed || status == .failed ? "\(count) \(status.rawValue)" : nil

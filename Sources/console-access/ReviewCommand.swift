@@ -1,4 +1,5 @@
 import AWSQuery
+import AccessReview
 import ArgumentParser
 import BatchEngine
 import ConsoleAccess

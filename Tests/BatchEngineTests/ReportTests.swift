@@ -1,5 +1,6 @@
 import BatchEngine
 import CSVStream
+import ConsoleAccess
 import Foundation
 import Testing
 
@@ -49,7 +50,7 @@ struct ReportRowTests {
     @Test("the statuses and their spellings")
     func statuses() {
         #expect(
-            ReportStatus.allCases.map(\.rawValue) == [
+            OutcomeStatus.allCases.map(\.rawValue) == [
                 "changed", "unchanged", "failed", "not-found", "invalid", "not-run", "planned",
             ])
     }

@@ -68,7 +68,7 @@ public final class RetryQuota: Sendable {
     }
 }
 
-/// Paces requests. The batch engine's adaptive limiter implements this; one limiter is shared
+/// Paces requests. `AdaptiveRateLimiter` (beside this file) implements this; one limiter is shared
 /// by every call of a run.
 public protocol RequestRateLimiter: Sendable {
     /// Waits until a request may be sent. Throws `CancellationError` when cancelled.

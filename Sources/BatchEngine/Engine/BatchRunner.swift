@@ -90,46 +90,26 @@ public struct BatchRunner: Sendable {
         let started = NIOLockedValueBox(Set<Int>())
         let runner = self
 
-        enum ChildResult: Sendable {
-            case laneDone
-            case watcherDone
-        }
-
-        await withTaskGroup(of: ChildResult.self) { group in
+        await withTaskGroup(of: Bool.self) { group in
+            // `concurrency` workers take the next user's lane until none is left; a lane stops
+            // between rows once a stop is asked for. No task per row or per user.
+            group.addTask {
+                await BoundedConcurrency.forEach(lanes, limit: runner.options.concurrency) { _, lane in
+                    await runner.runLane(lane, started: started, record: record)
+                }
+                return true
+            }
             // Watches for a stop: after the grace period, cancels whatever is still in flight.
             group.addTask {
                 await runner.stop.waitForStop()
-                guard !Task.isCancelled else { return .watcherDone }
+                guard !Task.isCancelled else { return false }
                 try? await Task.sleep(for: runner.options.stopGrace)
-                return .watcherDone
+                return false
             }
-            // `concurrency` workers take the next user's lane until none is left or a stop is
-            // asked for: no task per row or per user.
-            let cursor = NIOLockedValueBox(0)
-            let workers = min(options.concurrency, lanes.count)
-            for _ in 0..<workers {
-                group.addTask {
-                    while !runner.stop.isStopping && !Task.isCancelled {
-                        let index = cursor.withLockedValue { next -> Int? in
-                            guard next < lanes.count else { return nil }
-                            defer { next += 1 }
-                            return next
-                        }
-                        guard let index else { break }
-                        await runner.runLane(lanes[index], started: started, record: record)
-                    }
-                    return .laneDone
-                }
-            }
-            var running = workers
-            while running > 0, let result = await group.next() {
-                switch result {
-                case .laneDone:
-                    running -= 1
-                case .watcherDone:
-                    // Grace period over: cancel in-flight rows (their calls stop, their rows say so).
-                    if runner.stop.isStopping { group.cancelAll() }
-                }
+            while let lanesDone = await group.next() {
+                if lanesDone { break }
+                // Grace period over: cancel in-flight rows (their calls stop, their rows say so).
+                if runner.stop.isStopping { group.cancelAll() }
             }
             group.cancelAll()
         }

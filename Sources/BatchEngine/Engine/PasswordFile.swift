@@ -10,6 +10,9 @@ import NIOConcurrencyHelpers
 /// `--generate-passwords FILE`: the generated passwords, as `user,password,line` rows through the
 /// project's CSV writer. The file is created new with mode 0600 (an existing file is refused,
 /// except when resuming, which appends), and each row is flushed as soon as its password is set.
+///
+/// `@unchecked Sendable`: `CSVWriter` is not `Sendable`, so no lock box can hold it checked.
+/// Safe because `writer` is a constant used only under `lock` and never leaves this class.
 public final class PasswordFile: @unchecked Sendable {
     public let path: String
     private let lock = NIOLock()

@@ -4,10 +4,14 @@ import NIOConcurrencyHelpers
 
 /// The report writer, shared by every job: writes and flushes one row at a time under a lock,
 /// and counts what it wrote.
+///
+/// `@unchecked Sendable`: `ReportWriter` (a buffered file writer) is not `Sendable`, so no
+/// lock box can hold it checked. Safe because every use of `writer` and of the mutable counts
+/// is under `lock`, and the writer never leaves this class.
 final class ReportSink: @unchecked Sendable {
     private let lock = NIOLock()
     private let writer: ReportWriter
-    private var counts: [ReportStatus: Int] = [:]
+    private var counts: [OutcomeStatus: Int] = [:]
     private var written: Set<Int> = []
     private var firstError: ReportError?
 
@@ -27,7 +31,7 @@ final class ReportSink: @unchecked Sendable {
         written.insert(row.line)
     }
 
-    var countsByStatus: [ReportStatus: Int] { lock.withLock { counts } }
+    var countsByStatus: [OutcomeStatus: Int] { lock.withLock { counts } }
     var writtenLines: Set<Int> { lock.withLock { written } }
     /// The first write failure (a full disk, say): the run must not claim a complete report.
     var error: ReportError? { lock.withLock { firstError } }

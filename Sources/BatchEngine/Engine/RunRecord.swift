@@ -1,3 +1,4 @@
+import ConsoleAccess
 import Foundation
 
 /// The report's companion file, `REPORT.run.json`: which input (by SHA-256) the report belongs
@@ -97,5 +98,5 @@ public struct BatchSummary: Codable, Sendable, Equatable {
         case exitCode = "exit_code"
     }
 
-    public func count(_ status: ReportStatus) -> Int { counts[status.rawValue] ?? 0 }
+    public func count(_ status: OutcomeStatus) -> Int { counts[status.rawValue] ?? 0 }
 }

@@ -51,6 +51,11 @@ public final class StopController: Sendable {
 }
 
 /// Turns SIGINT and SIGTERM into a graceful stop; a second SIGINT exits at once with 130.
+///
+/// `@unchecked Sendable`: Dispatch's signal sources are not declared `Sendable` on Linux.
+/// Safe because `sources` is written only by `init` and `cancel` (the owner's, called once at
+/// the end of a command, never concurrently with `init`), and the event handlers touch only
+/// the `Sendable` stop controller and a locked counter.
 public final class SignalTrap: @unchecked Sendable {
     private var sources: [any DispatchSourceSignal] = []
     private let queue = DispatchQueue(label: "console-access.signals")

@@ -1,3 +1,4 @@
+import AWSQuery
 import Foundation
 import NIOConcurrencyHelpers
 

@@ -73,7 +73,7 @@ public struct InputColumns: Sendable, Equatable {
             problems.append(.userName(problem))
         }
         let actionCell = fields[self.action]
-        let action = BatchAction(parsing: actionCell)
+        let action = ConsoleAction(parsing: actionCell)
         if action == nil {
             let trimmed = trimmedBlanks(actionCell)
             if trimmed.isEmpty {
@@ -136,7 +136,7 @@ public struct InputColumns: Sendable, Equatable {
     }
 
     private struct PlainRow {
-        var action: BatchAction
+        var action: ConsoleAction
         var warnings: [RowWarning]
     }
 
@@ -159,7 +159,7 @@ public struct InputColumns: Sendable, Equatable {
 
     /// `enable`, `disable`, `reset`, `onboard`, `offboard` or `reset-password` in any ASCII case,
     /// with nothing around it.
-    static func plainAction(_ bytes: UnsafeBufferPointer<UInt8>) -> BatchAction? {
+    static func plainAction(_ bytes: UnsafeBufferPointer<UInt8>) -> ConsoleAction? {
         func equals(_ word: StaticString) -> Bool {
             guard bytes.count == word.utf8CodeUnitCount else { return false }
             let letters = word.utf8Start

@@ -1,8 +1,7 @@
 import CSVStream
 import ConsoleAccess
 
-/// What a row asks for: the core's action.
-public typealias BatchAction = ConsoleAction
+// What a row asks for is the core's `ConsoleAction`.
 
 extension ConsoleAction {
     /// Parses an action cell: `enable`/`disable`/`reset`, or the aliases `onboard`/`offboard`/
@@ -29,13 +28,13 @@ public struct BatchJob: Sendable, Equatable {
     public var line: Int
     /// The IAM user name (surrounding spaces and tabs removed).
     public var user: String
-    public var action: BatchAction
+    public var action: ConsoleAction
     /// The password to set, for `enable` and `reset` (never trimmed). `nil` for `disable`.
     public var password: Password?
     /// Things worth telling the user that do not stop the row.
     public var warnings: [RowWarning]
 
-    public init(line: Int, user: String, action: BatchAction, password: Password?, warnings: [RowWarning] = []) {
+    public init(line: Int, user: String, action: ConsoleAction, password: Password?, warnings: [RowWarning] = []) {
         self.line = line
         self.user = user
         self.action = action
@@ -75,7 +74,7 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
     /// safe to show (short, letters, `-`, `_` and spaces only), else `nil` with its length.
     case unknownAction(shown: String?, length: Int)
     /// An `enable` or `reset` row without a password. `hasColumn` is false when the file has no password column.
-    case missingPassword(hasColumn: Bool, action: BatchAction = .enable)
+    case missingPassword(hasColumn: Bool, action: ConsoleAction = .enable)
     /// The password breaks IAM's rules (too long, a character outside the allowed set).
     case password(Validation.PasswordProblem)
 
@@ -125,11 +124,11 @@ public struct RowError: Error, Sendable, Equatable, CustomStringConvertible {
     /// up with the header.
     public var user: String
     /// The action, when it could be read.
-    public var action: BatchAction?
+    public var action: ConsoleAction?
     /// At least one problem, in column order (user, action, password).
     public var problems: [RowProblem]
 
-    public init(line: Int, user: String, action: BatchAction?, problems: [RowProblem]) {
+    public init(line: Int, user: String, action: ConsoleAction?, problems: [RowProblem]) {
         self.line = line
         self.user = user
         self.action = action
@@ -150,7 +149,7 @@ public typealias RowResult = Result<BatchJob, RowError>
 
 /// A row's verdict without its job (what `validate` needs; cheaper than `RowResult`).
 public enum RowCheck: Sendable, Equatable {
-    case valid(line: Int, action: BatchAction, warnings: [RowWarning])
+    case valid(line: Int, action: ConsoleAction, warnings: [RowWarning])
     case invalid(RowError)
 
     /// The verdict of a full result.

@@ -2,9 +2,8 @@ import AWSQuery
 import ConsoleAccess
 import Foundation
 
-/// The outcome of one input row, as written in the report's `status` column: the core's
-/// statuses (`changed`, `unchanged`, `failed`, `not-found`, `invalid`, `not-run`, `planned`).
-public typealias ReportStatus = OutcomeStatus
+// A row's `status` column is the core's `OutcomeStatus` (`changed`, `unchanged`, `failed`,
+// `not-found`, `invalid`, `not-run`, `planned`).
 
 /// One row of the report. There is deliberately no password field.
 public struct ReportRow: Sendable, Equatable {
@@ -18,8 +17,8 @@ public struct ReportRow: Sendable, Equatable {
     public var line: Int
     public var user: String
     /// `nil` when the input row's action could not be read.
-    public var action: BatchAction?
-    public var status: ReportStatus
+    public var action: ConsoleAction?
+    public var status: OutcomeStatus
     /// A short human note on what happened (for example `login profile created`).
     public var detail: String
     /// The AWS error code, or a row problem's code for `invalid` rows; empty when none.
@@ -36,7 +35,7 @@ public struct ReportRow: Sendable, Equatable {
     public var durationMS: Int?
 
     public init(
-        line: Int, user: String, action: BatchAction?, status: ReportStatus, detail: String = "",
+        line: Int, user: String, action: ConsoleAction?, status: OutcomeStatus, detail: String = "",
         errorCode: String = "", message: String = "", attempts: Int? = nil, requestID: String = "",
         startedAt: Date? = nil, durationMS: Int? = nil
     ) {
@@ -77,16 +76,16 @@ public struct ReportRow: Sendable, Equatable {
                 "row has \(fields.count) fields; a report row has \(ReportRow.columns.count)")
         }
         guard let line = Int(fields[0]), line > 0 else { throw ReportRowProblem("line is not a positive number") }
-        var action: BatchAction?
+        var action: ConsoleAction?
         if !fields[2].isEmpty {
-            guard let parsed = BatchAction(rawValue: fields[2]) else {
+            guard let parsed = ConsoleAction(rawValue: fields[2]) else {
                 throw ReportRowProblem("action is not enable, disable, reset or empty")
             }
             action = parsed
         }
-        guard let status = ReportStatus(rawValue: fields[3]) else {
+        guard let status = OutcomeStatus(rawValue: fields[3]) else {
             throw ReportRowProblem(
-                "status is not one of \(ReportStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                "status is not one of \(OutcomeStatus.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let attempts = try ReportRow.optionalInt(fields[7], column: "attempts")
         var startedAt: Date?

@@ -1,4 +1,3 @@
-import AWSQuery
 import Foundation
 import NIOConcurrencyHelpers
 

@@ -1,10 +1,9 @@
-import AWSQuery
 import Foundation
 import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
-@testable import BatchEngine
+@testable import AWSQuery
 
 @Suite("Adaptive rate limiter")
 struct AdaptiveRateLimiterTests {

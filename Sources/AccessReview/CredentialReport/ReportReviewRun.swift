@@ -1,4 +1,5 @@
 import AWSQuery
+import BatchEngine
 import CSVStream
 import ConsoleAccess
 import Foundation
@@ -25,21 +26,12 @@ enum ReportReviewRun {
         case failed(SetupError)
     }
 
+    /// - Throws: `RunSetupError` when the client or the identity check fails.
     static func fetchAndJudge(
-        _ configuration: ReviewConfiguration, aws: AWSConfiguration, now: Date
+        _ configuration: ReviewConfiguration, run: RunContext, now: Date
     ) async throws -> Fetched {
-        try await AWSHTTPClient.withClient(settings: aws.http) { transport -> Fetched in
-            let session = try AWSSession.make(configuration: aws, transport: transport)
-            let limiter = AdaptiveRateLimiter(ceiling: configuration.maxRate)
-            let executor = CallExecutor(policy: configuration.retry, limiter: limiter)
-            var attempts = 0
-            let identity: CallerIdentity
-            do {
-                identity = try await executor.run(attempts: &attempts) { try await session.sts.getCallerIdentity() }
-                    .value
-            } catch {
-                return .failed(SetupError(error, during: "checking the caller's identity (sts:GetCallerIdentity)"))
-            }
+        try await run.withSession { run -> Fetched in
+            let (session, executor, identity) = (run.session, run.executor, run.identity)
             let fetcher = CredentialReportFetcher(
                 iam: session.iam, executor: executor, policy: configuration.reportWait, now: { now })
             let fetched: FetchedCredentialReport
@@ -72,9 +64,7 @@ enum ReportReviewRun {
                 return .failed(SetupError(message: "\(error)", isCredentialsProblem: false, errorCode: "InvalidReport"))
             }
             if configuration.detail != .none {
-                let reader = UserDetailReader(
-                    iam: session.iam, executor: executor,
-                    partition: identity.partition ?? Partition.of(region: session.region))
+                let reader = UserDetailReader(iam: session.iam, executor: executor, partition: run.partition)
                 reviews = await reader.addDetail(
                     to: reviews, flaggedOnly: configuration.detail == .flagged, rule: rule,
                     concurrency: configuration.concurrency)

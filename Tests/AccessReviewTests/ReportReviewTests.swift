@@ -6,6 +6,7 @@ import TestSupport
 import Testing
 
 @testable import AWSQuery
+@testable import AccessReview
 @testable import BatchEngine
 
 /// Rewrites moto's `GetCredentialReport` answer: moto dates everything "now" and never records

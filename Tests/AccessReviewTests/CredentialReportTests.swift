@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import AWSQuery
+@testable import AccessReview
 @testable import BatchEngine
 
 /// A credential report as IAM documents it, with every kind of value: the root row

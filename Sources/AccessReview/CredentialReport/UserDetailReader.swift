@@ -1,4 +1,5 @@
 import AWSQuery
+import BatchEngine
 import ConsoleAccess
 import Foundation
 
@@ -24,20 +25,12 @@ struct UserDetailReader: Sendable {
     ) async -> [ReportUserReview] {
         var result = reviews
         let targets = reviews.indices.filter { !flaggedOnly || reviews[$0].isFlagged }
-        await withTaskGroup(of: (Int, UserDetail).self) { group in
-            var next = 0
-            func startNext() {
-                guard next < targets.count else { return }
-                let index = targets[next]
-                let entry = reviews[index].entry
-                next += 1
-                group.addTask { (index, await detail(entry)) }
-            }
-            for _ in 0..<max(1, concurrency) { startNext() }
-            while let (index, detail) = await group.next() {
-                result[index] = rule.review(reviews[index].entry, detail: detail)
-                startNext()
-            }
+        let reader = self
+        let details = await BoundedConcurrency.map(targets, limit: concurrency) { _, index in
+            await reader.detail(reviews[index].entry)
+        }
+        for (target, detail) in zip(targets, details) {
+            if let detail { result[target] = rule.review(reviews[target].entry, detail: detail) }
         }
         return result
     }

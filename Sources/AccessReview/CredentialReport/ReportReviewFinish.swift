@@ -1,4 +1,5 @@
 import AWSQuery
+import BatchEngine
 import ConsoleAccess
 import Foundation
 
@@ -97,7 +98,7 @@ extension ReportReviewRun {
             inactive: configuration.inactiveDays == nil ? nil : flagged.count, inactiveDays: configuration.inactiveDays,
             unreadable: detailFailures.count,
             output: configuration.output == "-" ? "standard output" : configuration.output, emittedBatch: emitted,
-            elapsedSeconds: seconds(ContinuousClock.now - began), apiCalls: calls.total,
+            elapsedSeconds: (ContinuousClock.now - began).inSeconds, apiCalls: calls.total,
             throttledCalls: calls.throttled, exitCode: status.rawValue)
         summary.source = ReviewSource.report.rawValue
         summary.reportGenerated = outcome.generatedTime

@@ -1,4 +1,5 @@
 import AWSQuery
+import BatchEngine
 import CSVStream
 import ConsoleAccess
 import Foundation
@@ -85,13 +86,12 @@ public enum ReviewRun {
         if !problems.isEmpty { return stopped(.usage, problems) }
         var fallbackNote: String?
         if configuration.source == .report {
-            let calls = CallCounter()
-            let aws = calls.observing(configuration.aws)
+            let run = RunContext(aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate)
             let fetched: ReportReviewRun.Fetched
             do {
-                fetched = try await ReportReviewRun.fetchAndJudge(configuration, aws: aws, now: now)
+                fetched = try await ReportReviewRun.fetchAndJudge(configuration, run: run, now: now)
             } catch {
-                let setup = SetupError(error, during: "setting up the AWS client")
+                let setup = Self.setupError(error)
                 return stopped(setup.isCredentialsProblem ? .credentials : .failure, [setup.message])
             }
             switch fetched {
@@ -99,7 +99,7 @@ public enum ReviewRun {
                 return stopped(setup.isCredentialsProblem ? .credentials : .failure, [setup.message])
             case .outcome(let outcome):
                 return ReportReviewRun.finish(
-                    outcome, configuration: configuration, calls: calls, began: began, now: now)
+                    outcome, configuration: configuration, calls: run.calls, began: began, now: now)
             case .fallback(let warning):
                 var unused: [String] = []
                 if configuration.evidence != nil { unused.append("--evidence") }
@@ -116,68 +116,37 @@ public enum ReviewRun {
         var configuration = configuration
         configuration.source = .perUser
 
-        let calls = CallCounter()
-        let aws = calls.observing(configuration.aws)
+        let run = RunContext(
+            aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate, progress: progress)
+        let calls = run.calls
 
         // 1. Who are we; the users (listed, filtered, sorted); each user's state.
         var reviews: [UserReview] = []
         var writeErrors: [String] = []
         do {
-            let setupError: SetupError? = try await AWSHTTPClient.withClient(settings: aws.http) { transport in
-                let session = try AWSSession.make(configuration: aws, transport: transport)
-                let limiter = AdaptiveRateLimiter(ceiling: configuration.maxRate)
-                let executor = CallExecutor(policy: configuration.retry, limiter: limiter)
-                var attempts = 0
-                let identity: CallerIdentity
-                do {
-                    identity = try await executor.run(attempts: &attempts) {
-                        try await session.sts.getCallerIdentity()
-                    }.value
-                } catch {
-                    return SetupError(error, during: "checking the caller's identity (sts:GetCallerIdentity)")
-                }
-                aws.logger.debug(
-                    "caller identity", metadata: ["account": "\(identity.account)", "arn": "\(identity.arn)"])
-                var users: [IAMUser]
-                do {
-                    users = try await executor.run(attempts: &attempts) {
-                        try await session.iam.listUsers(
-                            pathPrefix: configuration.pathPrefix, pageSize: configuration.pageSize)
-                    }.value
-                } catch {
-                    return SetupError(error, during: "listing the IAM users (iam:ListUsers)")
-                }
+            (reviews, writeErrors) = try await run.withSession { session in
+                var users = try await listUsers(session, configuration: configuration)
                 if let filter { users = users.filter { filter.matches($0.userName) } }
                 users.sort(by: Self.order)
                 let reviewer = UserReviewer(
-                    iam: session.iam, executor: executor,
-                    partition: identity.partition ?? Partition.of(region: session.region))
+                    iam: session.session.iam, executor: session.executor, partition: session.partition)
                 let sink = try ReviewSink(output: configuration.output, rule: rule, now: now)
-                let counts = NIOLockedValueBox((done: 0, failed: 0))
+                let progress = run.progress
                 let total = users.count
-                reviews = await reviewAll(users, concurrency: configuration.concurrency, reviewer: reviewer) {
+                let reviews = await reviewAll(users, concurrency: configuration.concurrency, reviewer: reviewer) {
                     index, review in
                     sink.add(review, at: index)
-                    let (done, failed) = counts.withLockedValue { state -> (Int, Int) in
-                        state.done += 1
-                        if review.failed { state.failed += 1 }
-                        return (state.done, state.failed)
-                    }
-                    progress?.update(done: done, total: total, failed: failed, throttled: calls.throttled)
+                    progress.finished(failed: review.failed, total: total)
                 }
-                writeErrors = sink.finish()
-                return nil
+                return (reviews, sink.finish())
             }
-            progress?.finish()
-            if let setupError {
-                return stopped(setupError.isCredentialsProblem ? .credentials : .failure, [setupError.message])
-            }
+            run.progress.finish()
         } catch let error as CSVError {
-            progress?.finish()
+            run.progress.finish()
             return stopped(.usage, ["cannot write the review: \(error)"])
         } catch {
-            progress?.finish()
-            let setup = SetupError(error, during: "setting up the AWS client")
+            run.progress.finish()
+            let setup = Self.setupError(error)
             return stopped(setup.isCredentialsProblem ? .credentials : .failure, [setup.message])
         }
 
@@ -217,11 +186,39 @@ public enum ReviewRun {
             inactive: rule == nil ? nil : inactive.count, inactiveDays: configuration.inactiveDays,
             unreadable: unreadable.count,
             output: configuration.output == "-" ? "standard output" : configuration.output,
-            emittedBatch: emitted, elapsedSeconds: seconds(ContinuousClock.now - began), apiCalls: calls.total,
+            emittedBatch: emitted, elapsedSeconds: (ContinuousClock.now - began).inSeconds, apiCalls: calls.total,
             throttledCalls: calls.throttled, exitCode: status.rawValue)
         return ReviewResult(
             summary: summary, exitStatus: status, reviews: reviews, inactiveUsers: inactive, errors: errors,
             notes: notes)
+    }
+
+    /// The users under `--path-prefix` (`iam:ListUsers`, paged).
+    static func listUsers(_ session: RunSession, configuration: ReviewConfiguration) async throws(ListUsersFailed)
+        -> [IAMUser]
+    {
+        do {
+            var attempts = 0
+            return try await session.executor.run(attempts: &attempts) {
+                try await session.session.iam.listUsers(
+                    pathPrefix: configuration.pathPrefix, pageSize: configuration.pageSize)
+            }.value
+        } catch {
+            throw ListUsersFailed(setup: SetupError(error, during: "listing the IAM users (iam:ListUsers)"))
+        }
+    }
+
+    struct ListUsersFailed: Error {
+        let setup: SetupError
+    }
+
+    /// What stopped a review before its users were read, as a `SetupError`.
+    static func setupError(_ error: any Error) -> SetupError {
+        switch error {
+        case let error as RunSetupError: return error.setup
+        case let error as ListUsersFailed: return error.setup
+        default: return SetupError(error, during: "setting up the AWS client")
+        }
     }
 
     /// Output order: by user name, case-insensitively (IAM names are unique ignoring case),
@@ -231,29 +228,17 @@ public enum ReviewRun {
         return x != y ? x < y : a.userName < b.userName
     }
 
-    /// Reviews `users` with at most `concurrency` in flight (a task group that starts the next
-    /// user only when one finishes), calling `onResult` with each user's index as it completes.
-    /// Returns the reviews in the order of `users`.
+    /// Reviews `users` with at most `concurrency` in flight (`BoundedConcurrency`), calling
+    /// `onResult` with each user's index as it completes. Returns the reviews in the order of
+    /// `users`.
     public static func reviewAll(
         _ users: [IAMUser], concurrency: Int, reviewer: UserReviewer,
         onResult: @escaping @Sendable (Int, UserReview) -> Void = { _, _ in }
     ) async -> [UserReview] {
-        var results = [UserReview?](repeating: nil, count: users.count)
-        await withTaskGroup(of: (Int, UserReview).self) { group in
-            var next = 0
-            func startNext() {
-                guard next < users.count else { return }
-                let index = next
-                let user = users[index]
-                next += 1
-                group.addTask { (index, await reviewer.review(user)) }
-            }
-            for _ in 0..<max(1, concurrency) { startNext() }
-            while let (index, review) = await group.next() {
-                results[index] = review
-                onResult(index, review)
-                startNext()
-            }
+        let results = await BoundedConcurrency.map(users, limit: concurrency) { index, user in
+            let review = await reviewer.review(user)
+            onResult(index, review)
+            return review
         }
         return results.enumerated().map { index, review in
             review ?? UserReview(user: users[index], error: "not reviewed", errorCode: RowFailure.cancelledCode)
@@ -264,6 +249,10 @@ public enum ReviewRun {
 /// Writes review rows in user order as they complete out of order: a row is written once
 /// every row before it is. To a file, the CSV goes to a temporary name beside it and is renamed
 /// into place at the end, so a file at `output` is always a complete review.
+///
+/// `@unchecked Sendable`: `CSVWriter` is not `Sendable`, so no lock box can hold it checked.
+/// Safe because every use of the mutable state (`writer`, `pending`, `nextIndex`, `errors`) is
+/// under `lock`; the other properties are constants, and the writer never leaves this class.
 final class ReviewSink: @unchecked Sendable {
     private let lock = NIOLock()
     private var writer: CSVWriter?

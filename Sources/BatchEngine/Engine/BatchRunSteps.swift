@@ -1,0 +1,268 @@
+import AWSQuery
+import ConsoleAccess
+import Foundation
+
+/// A batch run's state, passed from step to step: what is left to run, what to tell the user,
+/// and how it ends. The report rows themselves go to the `ReportSink` as they are decided.
+struct BatchRunState {
+    let configuration: BatchConfiguration
+    let input: BatchInput
+    /// Rows an earlier run finished (`--resume`), by line: not run again.
+    var done: [Int: ReportRow] = [:]
+    /// The valid rows still to run.
+    var jobs: [BatchJob]
+    var notes: [String] = []
+    var errors: [String] = []
+    /// Set when the run ends with a status of its own (a refusal), whatever the rows say.
+    var exitOverride: ExitStatus?
+    /// Set when the run is refused before any row starts (nothing was changed).
+    var refused = false
+    /// When the report was started (the run record's `started_at`).
+    var startedAt = Date()
+
+    init(configuration: BatchConfiguration, input: BatchInput) {
+        self.configuration = configuration
+        self.input = input
+        self.jobs = input.jobs
+    }
+
+    var reportPath: String { configuration.reportPath }
+
+    /// Stops the run before any (further) row starts: every job left gets a `not-run` row.
+    mutating func refuse(error: String, notRun reason: String, status: ExitStatus, sink: ReportSink) {
+        errors.append(error)
+        notRunAll(reason, sink: sink)
+        exitOverride = status
+        refused = true
+    }
+
+    /// A `not-run` row for every job left that has no row yet.
+    mutating func notRunAll(_ reason: String, sink: ReportSink) {
+        let written = sink.writtenLines
+        for job in jobs where !written.contains(job.line) {
+            sink.write(ReportRow(notRun: job, reason: reason))
+        }
+        jobs = []
+    }
+}
+
+// MARK: - Before connecting
+
+extension BatchRunState {
+    /// Starts the report (new, or resumed for the same input) and its run record.
+    mutating func openReport() throws(BatchStoppedEarly) -> ReportSink {
+        let report = reportPath
+        let writer: ReportWriter
+        do {
+            if configuration.resume {
+                done = try BatchRun.resumeState(
+                    report: report, input: input, dryRun: configuration.options.dryRun, notes: &notes)
+                try BatchRun.rewriteKeeping(Array(done.values).sorted { $0.line < $1.line }, report: report)
+                writer = try ReportWriter(appendingTo: report)
+            } else {
+                if FileManager.default.fileExists(atPath: report),
+                    (try? RunRecord.read(forReport: report))?.wasRefused == true
+                {
+                    // Nothing ran under that report: the rerun its refusal suggested may reuse the path.
+                    notes.append("replacing \(report): the run that wrote it was refused before any change")
+                    try FileManager.default.removeItem(atPath: report)
+                }
+                if FileManager.default.fileExists(atPath: report) {
+                    throw BatchStoppedEarly(errors: [
+                        "the report \(report) already exists: use --resume to continue that run, or give a new report path"
+                    ])
+                }
+                writer = try ReportWriter(creating: report)
+            }
+            try RunRecord(
+                input: input.source, inputSHA256: input.sha256, startedAt: Date(), complete: false,
+                dryRun: configuration.options.dryRun, summary: nil
+            ).write(forReport: report)
+        } catch let error as BatchStoppedEarly {
+            throw error
+        } catch let error as BatchRun.ResumeRefusal {
+            throw BatchStoppedEarly(errors: [error.message], notes: notes)
+        } catch {
+            throw BatchStoppedEarly(errors: ["cannot write the report: \(error)"], notes: notes)
+        }
+        jobs = input.jobs.filter { done[$0.line] == nil }
+        startedAt = Date()
+        return ReportSink(writer: writer)
+    }
+
+    /// `--generate-passwords FILE` (not in a dry run): the file the generated passwords go to.
+    func openPasswordFile(closingOnFailure sink: ReportSink) throws(BatchStoppedEarly) -> PasswordFile? {
+        guard let path = configuration.generatePasswordsPath, !configuration.options.dryRun else { return nil }
+        do {
+            return try PasswordFile(path: path, appending: configuration.resume)
+        } catch {
+            try? sink.close()
+            throw BatchStoppedEarly(errors: ["\(error)"], notes: notes)
+        }
+    }
+
+    /// Every invalid row is reported at once.
+    func reportInvalidRows(to sink: ReportSink) {
+        for error in input.rowErrors where done[error.line] == nil {
+            sink.write(ReportRow(invalid: error))
+        }
+    }
+
+    /// `--strict`: any invalid row refuses the whole run.
+    mutating func refuseIfStrict(sink: ReportSink) {
+        guard configuration.strict && !input.rowErrors.isEmpty else { return }
+        let count = input.rowErrors.count
+        refuse(
+            error: "--strict: \(count) invalid row\(count == 1 ? "" : "s") (see the report); nothing was changed",
+            notRun: "not run: --strict and the file has invalid rows", status: .usage, sink: sink)
+    }
+}
+
+// MARK: - Connected
+
+extension BatchRunState {
+    /// Connects (identity, then the password policy), drops the rows refused locally, checks the
+    /// blast radius, and runs the rest.
+    mutating func connectAndRun(
+        _ run: RunContext, sink: ReportSink, stop: StopController, passwordFile: PasswordFile?
+    ) async {
+        do {
+            try await run.withSession { session in
+                let connected: (service: ConsoleAccessService, notes: [String])
+                do {
+                    connected = try await ConsoleAccessService.connect(
+                        session: session.session, executor: session.executor, caller: session.identity,
+                        logger: session.logger)
+                } catch let error as SetupError {
+                    refuseForSetup(error, sink: sink)
+                    return
+                }
+                notes += connected.notes
+                dropLocallyRefused(connected.service, sink: sink)
+                guard checkBlastRadius(sink: sink) else { return }
+                await runJobs(
+                    connected.service, sink: sink, stop: stop, passwordFile: passwordFile, progress: run.progress)
+            }
+        } catch RunSetupError.identity(let error) {
+            refuseForSetup(error, sink: sink)
+        } catch {
+            let setup = (error as? RunSetupError)?.setup ?? SetupError(error, during: "setting up the AWS client")
+            refuse(
+                error: "nothing was changed: \(setup.message)", notRun: "not run: the AWS client could not be set up",
+                status: .credentials, sink: sink)
+        }
+    }
+
+    /// The identity check or the password policy read failed: nothing runs.
+    mutating func refuseForSetup(_ error: SetupError, sink: ReportSink) {
+        refuse(
+            error: "nothing was changed: \(error.message)", notRun: "not run: \(error.message)",
+            status: error.isCredentialsProblem ? .credentials : .failure, sink: sink)
+    }
+
+    /// Rows the account's password policy or the self-disable guard refuses get an `invalid` row.
+    mutating func dropLocallyRefused(_ service: ConsoleAccessService, sink: ReportSink) {
+        let generating = configuration.generatePasswordsPath != nil
+        jobs = jobs.filter { job in
+            guard
+                let problem = service.localProblem(
+                    user: job.user, action: job.action, password: job.password,
+                    passwordWillBeGenerated: generating && job.password == nil)
+            else { return true }
+            sink.write(
+                ReportRow(
+                    line: job.line, user: job.user, action: job.action, status: .invalid,
+                    errorCode: problem.code, message: problem.description))
+            return false
+        }
+    }
+
+    /// `--max-disable`: false when the run is refused (a dry run only notes it).
+    mutating func checkBlastRadius(sink: ReportSink) -> Bool {
+        let disables = Set(jobs.filter { $0.action == .disable }.map { $0.user.lowercased() }).count
+        let limit = configuration.maxDisable
+        guard disables > limit else { return true }
+        if configuration.options.dryRun {
+            notes.append(
+                "this file would disable \(disables) users, more than --max-disable \(limit); a real run would stop before any change"
+            )
+            return true
+        }
+        refuse(
+            error: Refusal.blastRadius(disables: disables, limit: limit).description,
+            notRun: "not run: the file would disable \(disables) users (> --max-disable \(limit))", status: .usage,
+            sink: sink)
+        return false
+    }
+
+    /// Runs the jobs, a report row per finished row; rows a stop kept from starting are `not-run`.
+    mutating func runJobs(
+        _ service: ConsoleAccessService, sink: ReportSink, stop: StopController, passwordFile: PasswordFile?,
+        progress: RunProgress
+    ) async {
+        let jobs = self.jobs
+        let conflicts = BatchRunner.conflictNotes(jobs)
+        let runner = BatchRunner(
+            service: service, options: configuration.options, stop: stop, passwordFile: passwordFile)
+        let started = await runner.run(jobs) { job, outcome, at, duration in
+            let notes = conflicts[job.line].map { [$0] } ?? []
+            sink.write(ReportRow(job: job, outcome: outcome, startedAt: at, duration: duration, notes: notes))
+            progress.finished(failed: !outcome.succeeded, total: jobs.count)
+        }
+        for job in jobs where !started.contains(job.line) {
+            sink.write(ReportRow(notRun: job, reason: "not run: the batch was stopped before this row"))
+        }
+        self.jobs = []
+    }
+}
+
+// MARK: - The end
+
+extension BatchRunState {
+    /// Closes the report, decides the exit status, writes the summary into the run record.
+    mutating func finish(sink: ReportSink, calls: CallCounter, interrupted: Bool, began: ContinuousClock.Instant)
+        -> BatchResult
+    {
+        var reportFailed = false
+        do {
+            try sink.close()
+        } catch {
+            reportFailed = true
+            errors.append("the report could not be written completely: \(error)")
+        }
+        if let error = sink.error {
+            reportFailed = true
+            errors.append("the report could not be written completely: \(error)")
+        }
+        let counts = sink.countsByStatus
+        let status = exitStatus(counts: counts, reportFailed: reportFailed, interrupted: interrupted, calls: calls)
+        var countsByName: [String: Int] = [:]
+        for (key, value) in counts { countsByName[key.rawValue] = value }
+        let summary = BatchSummary(
+            input: input.source, report: reportPath, rows: input.rows.count, counts: countsByName,
+            resumedDone: done.count, elapsedSeconds: (ContinuousClock.now - began).inSeconds,
+            apiCalls: calls.total, throttledCalls: calls.throttled, dryRun: configuration.options.dryRun,
+            interrupted: interrupted, exitCode: status.rawValue)
+        do {
+            try RunRecord(
+                input: input.source, inputSHA256: input.sha256, startedAt: startedAt, complete: !reportFailed,
+                dryRun: configuration.options.dryRun, summary: summary, refused: refused ? true : nil
+            ).write(forReport: reportPath)
+        } catch {
+            errors.append("the run record \(RunRecord.path(forReport: reportPath)) could not be written: \(error)")
+        }
+        return BatchResult(summary: summary, exitStatus: status, errors: errors, notes: notes)
+    }
+
+    func exitStatus(counts: [OutcomeStatus: Int], reportFailed: Bool, interrupted: Bool, calls: CallCounter)
+        -> ExitStatus
+    {
+        if let exitOverride { return exitOverride }
+        if interrupted { return .interrupted }
+        if reportFailed || BatchRun.unsuccessful(counts) > 0 {
+            let failed: Int = counts[.failed] ?? 0
+            return calls.authorizationFailures > 0 && failed > 0 ? .credentials : .failure
+        }
+        return .success
+    }
+}
