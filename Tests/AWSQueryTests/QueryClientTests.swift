@@ -303,9 +303,13 @@ struct QueryClientTests {
             #expect(request.header("Host") == "127.0.0.1:\(server.port)")
             // The signature the server would compute from what it received matches what was sent.
             let expected = SigV4Signer(credentials: Self.credentials, region: "us-east-1", service: "iam")
-                .signQueryPost(
-                    host: try #require(request.header("Host")), path: request.uri,
-                    contentType: try #require(request.header("Content-Type")), body: request.body, date: date)
+                .sign(
+                    SignableRequest(
+                        method: "POST", path: request.uri,
+                        headers: [
+                            (name: "Host", value: try #require(request.header("Host"))),
+                            (name: "Content-Type", value: try #require(request.header("Content-Type"))),
+                        ], body: request.body), date: date)
             #expect(request.header("Authorization") == expected.authorization)
         }
         await server.stop()

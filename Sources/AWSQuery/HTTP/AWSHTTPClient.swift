@@ -261,31 +261,23 @@ public final class AWSHTTPClient: HTTPTransport {
         _ head: HTTPRequestHead, _ body: ByteBuffer?, on connection: HTTP1Connection, timeout: Duration
     ) async throws -> HTTP1Answer {
         let channel = connection.channel
+        let handler = connection.handler
         let timeout = TimeAmount(timeout)
         let maxBytes = settings.maxResponseBytes
-        func exchange(answering responder: HTTP1Responder) -> HTTP1Exchange {
-            HTTP1Exchange(head: head, body: body, timeout: timeout, maxResponseBytes: maxBytes, responder: responder)
-        }
         return try await withTaskCancellationHandler {
-            if channel.eventLoop.inEventLoop && channel.isActive {
-                // On the channel's own event loop with the channel open, the handler takes the
-                // exchange now (directly, without the pipeline's type-erased write to it), and
-                // from then on answers it exactly once whatever happens (a failed socket write
-                // closes the channel, which fails the exchange): the task waits on its own
-                // continuation.
-                return try await withUnsafeThrowingContinuation { continuation in
-                    connection.handler.value.send(exchange(answering: .continuation(continuation)))
+            // The handler takes the exchange directly (not through the pipeline's type-erased
+            // write) on the channel's event loop, and answers it exactly once whatever happens:
+            // a closed connection, a failed socket write (which closes the channel), a timeout.
+            try await withUnsafeThrowingContinuation { continuation in
+                let exchange = HTTP1Exchange(
+                    head: head, body: body, timeout: timeout, maxResponseBytes: maxBytes,
+                    complete: { continuation.resume(with: $0) })
+                if channel.eventLoop.inEventLoop {
+                    handler.value.send(exchange)
+                } else {
+                    channel.eventLoop.execute { handler.value.send(exchange) }
                 }
             }
-            let promise = channel.eventLoop.makePromise(of: HTTP1Answer.self)
-            channel.writeAndFlush(exchange(answering: .promise(promise))).whenFailure { error in
-                // A write that fails never reaches the handler when the channel is already
-                // closed; fail the exchange here (a second failure is ignored by the promise).
-                promise.fail(
-                    connection.handler.value.pendingError
-                        ?? HTTP1TransportError(kind: .notAnswered, detail: "could not send the request: \(error)"))
-            }
-            return try await promise.futureResult.get()
         } onCancel: {
             channel.close(promise: nil)
         }

@@ -32,36 +32,17 @@ struct HTTP1Connection: Sendable {
     }
 }
 
-/// One request on the wire, and where its answer goes.
+/// One request on the wire, and where its answer goes (the waiting task's continuation). The
+/// handler completes it exactly once: it takes the exchange out of its state before completing it.
 struct HTTP1Exchange: Sendable {
     var head: HTTPRequestHead
     var body: ByteBuffer?
     var timeout: TimeAmount
     var maxResponseBytes: Int
-    var responder: HTTP1Responder
-}
+    var complete: @Sendable (Result<HTTP1Answer, any Error>) -> Void
 
-/// Where an exchange's answer goes. The handler completes it exactly once: it takes the
-/// exchange out of its state before completing it. A continuation is resumed directly (the
-/// caller's task waits on it, with no future in between); a promise is for callers that may
-/// complete the exchange themselves too (a second completion of a promise is ignored).
-enum HTTP1Responder: Sendable {
-    case continuation(UnsafeContinuation<HTTP1Answer, any Error>)
-    case promise(EventLoopPromise<HTTP1Answer>)
-
-    func succeed(_ answer: HTTP1Answer) {
-        switch self {
-        case .continuation(let continuation): continuation.resume(returning: answer)
-        case .promise(let promise): promise.succeed(answer)
-        }
-    }
-
-    func fail(_ error: any Error) {
-        switch self {
-        case .continuation(let continuation): continuation.resume(throwing: error)
-        case .promise(let promise): promise.fail(error)
-        }
-    }
+    func succeed(_ answer: HTTP1Answer) { complete(.success(answer)) }
+    func fail(_ error: any Error) { complete(.failure(error)) }
 }
 
 /// A whole response, and whether the connection may carry another request.
@@ -100,11 +81,12 @@ final class WireByteCounter: ChannelInboundHandler, RemovableChannelHandler {
 /// pipelining) and collects the decoded answer. Strict: a second final head, bytes after the
 /// body in the same read, more than `HTTPLimits.maxInterimResponses` interim answers, a body or
 /// overhead past its limit, or duplicate/conflicting lengths fail the exchange and close the
-/// connection. Every state change happens on the channel's event loop; the exchange's responder
+/// connection. Every state change happens on the channel's event loop; the exchange
 /// is completed exactly once.
 final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTP1Exchange
+    /// Requests come through `send`, not the pipeline: what is written to the pipeline passes.
+    typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
     private enum Response {
@@ -144,47 +126,32 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = nil
     }
 
-    /// Starts an exchange: as a `write` of it to the channel and a flush would, without the
-    /// pipeline's type-erased path to this (last) handler. On the event loop only.
+    /// Starts an exchange: writes the request and flushes, without the pipeline's type-erased
+    /// path to this (last) handler. On the event loop only. A connection that is closed, or
+    /// closing (inactive, its handlers not yet removed), fails the exchange at once.
     func send(_ exchange: HTTP1Exchange) {
-        guard let context else {
-            exchange.responder.fail(
-                pendingError ?? HTTP1TransportError(kind: .notAnswered, detail: "the connection is closed"))
+        guard let context, context.channel.isActive else {
+            exchange.fail(pendingError ?? HTTP1TransportError(kind: .notAnswered, detail: "the connection is closed"))
             return
         }
         guard begin(exchange, context) else { return }
-        writeRequest(exchange, context, promise: nil)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let exchange = unwrapOutboundIn(data)
-        guard begin(exchange, context) else {
-            promise?.fail(ChannelError.inappropriateOperationForState)
-            return
-        }
-        writeRequest(exchange, context, promise: promise)
-    }
-
-    private func writeRequest(
-        _ exchange: HTTP1Exchange, _ context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
-    ) {
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
         if let body = exchange.body {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     /// Takes `exchange` as the one in flight and arms its timeout; fails it (returning false)
     /// when another is in flight.
     private func begin(_ exchange: HTTP1Exchange, _ context: ChannelHandlerContext) -> Bool {
         guard self.exchange == nil else {
-            exchange.responder.fail(
+            exchange.fail(
                 HTTP1TransportError(kind: .connection, detail: "connection already has a request in flight"))
             return false
         }
         if let pendingError {
-            exchange.responder.fail(pendingError)
+            exchange.fail(pendingError)
             return false
         }
         self.exchange = exchange
@@ -288,7 +255,7 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.deadline = nil
         response = .awaitingHead
         let reusable = connectionOpen && keepAlive && context.channel.isActive
-        exchange.responder.succeed(HTTP1Answer(response: data, reusable: reusable))
+        exchange.succeed(HTTP1Answer(response: data, reusable: reusable))
         if !reusable && connectionOpen { context.close(promise: nil) }
     }
 
@@ -347,7 +314,7 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let exchange {
             self.exchange = nil
             deadline = nil
-            exchange.responder.fail(error)
+            exchange.fail(error)
         }
         context.close(promise: nil)
     }

@@ -163,9 +163,8 @@ public struct QueryClient: Sendable {
             }
             let signer = SigV4Signer(
                 credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName)
-            let signature = signer.signQueryPost(
-                host: host, path: target.path, contentType: Self.contentType, body: body, date: clock())
-            signature.appendHeaders(to: &headers)
+            let request = SignableRequest(method: "POST", path: target.path, headers: headers, body: body)
+            headers = signer.sign(request, date: clock()).signedRequest.headers
         }
 
         let response: HTTPResponseData
