@@ -22,6 +22,8 @@ public struct ReviewConfiguration: Sendable {
     /// `MaxItems` per `ListUsers` page (IAM's default is 100).
     public var pageSize: Int?
     public var aws: AWSConfiguration
+    /// How the run reaches AWS (tests put an in-memory IAM behind it).
+    public var connector: any AWSConnector = LiveAWSConnector()
     /// The time inactivity is measured from; nil is the time the run starts (tests inject their own).
     public var now: Date?
     /// Where user state comes from: the credential report (default) or per-user calls.

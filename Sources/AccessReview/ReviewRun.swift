@@ -70,127 +70,33 @@ public struct ReviewResult: Sendable {
 
 /// The quarterly access review: list every IAM user (paged, filtered), read each one's console
 /// and key state with bounded concurrency through the same retry and adaptive-rate machinery
-/// as `batch`, and write one CSV row per user, sorted by name. Changes nothing in AWS.
+/// as `batch`, and write one CSV row per user, sorted by name. Changes nothing in AWS. Each step
+/// is a method of `ReviewRunState` (`ReviewRunSteps.swift`), the run's state as a value.
 public enum ReviewRun {
     public static func execute(_ configuration: ReviewConfiguration, progress: (any BatchProgress)? = nil) async
         -> ReviewResult
     {
-        let began = ContinuousClock.now
-        let now = configuration.now ?? Date()
-        func stopped(_ status: ExitStatus, _ errors: [String], notes: [String] = []) -> ReviewResult {
-            ReviewResult(
-                summary: nil, exitStatus: status, reviews: [], inactiveUsers: [], errors: errors, notes: notes)
-        }
-
-        let problems = configuration.usageProblems()
-        if !problems.isEmpty { return stopped(.usage, problems) }
-        var fallbackNote: String?
-        if configuration.source == .report {
-            let run = RunContext(aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate)
-            let fetched: ReportReviewRun.Fetched
-            do {
-                fetched = try await ReportReviewRun.fetchAndJudge(configuration, run: run, now: now)
-            } catch {
-                let setup = Self.setupError(error)
-                return stopped(setup.isCredentialsProblem ? .credentials : .failure, [setup.message])
-            }
-            switch fetched {
-            case .failed(let setup):
-                return stopped(setup.isCredentialsProblem ? .credentials : .failure, [setup.message])
-            case .outcome(let outcome):
-                return ReportReviewRun.finish(
-                    outcome, configuration: configuration, calls: run.calls, began: began, now: now)
-            case .fallback(let warning):
-                var unused: [String] = []
-                if configuration.evidence != nil { unused.append("--evidence") }
-                if configuration.format == .json { unused.append("--format json") }
-                if configuration.detail != .none { unused.append("--detail") }
-                if configuration.includeKeys { unused.append("--include-keys") }
-                fallbackNote =
-                    "warning: " + warning
-                    + (unused.isEmpty ? "" : "; not applied per user: " + unused.joined(separator: ", "))
-            }
-        }
-        let filter = configuration.userRegex.flatMap { try? UserNameFilter(pattern: $0) }
-        let rule = configuration.inactiveDays.map { InactivityRule(days: $0, now: now) }
-        var configuration = configuration
-        configuration.source = .perUser
-
-        let run = RunContext(
-            aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate, progress: progress)
-        let calls = run.calls
-
-        // 1. Who are we; the users (listed, filtered, sorted); each user's state.
-        var reviews: [UserReview] = []
-        var writeErrors: [String] = []
+        var state = ReviewRunState(configuration: configuration, began: ContinuousClock.now)
+        let run: RunContext
         do {
-            (reviews, writeErrors) = try await run.withSession { session in
-                var users = try await listUsers(session, configuration: configuration)
-                if let filter { users = users.filter { filter.matches($0.userName) } }
-                users.sort(by: Self.order)
-                let reviewer = UserReviewer(
-                    iam: session.session.iam, executor: session.executor, partition: session.partition)
-                let sink = try ReviewSink(output: configuration.output, rule: rule, now: now)
-                let progress = run.progress
-                let total = users.count
-                let reviews = await reviewAll(users, concurrency: configuration.concurrency, reviewer: reviewer) {
-                    index, review in
-                    sink.add(review, at: index)
-                    progress.finished(failed: review.failed, total: total)
-                }
-                return (reviews, sink.finish())
+            // 1. The options.
+            try state.checkUsage()
+            // 2. The credential report (`--source report`), unless the caller may not read it.
+            if configuration.source == .report, let result = try await state.reviewFromReport() {
+                return result
             }
-            run.progress.finish()
-        } catch let error as CSVError {
-            run.progress.finish()
-            return stopped(.usage, ["cannot write the review: \(error)"])
+            // 3. Per user: who are we; the users (listed, filtered, sorted); each user's state.
+            run = RunContext(
+                aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate,
+                progress: progress, connector: configuration.connector)
+            try await state.reviewPerUser(run)
         } catch {
-            run.progress.finish()
-            let setup = Self.setupError(error)
-            return stopped(setup.isCredentialsProblem ? .credentials : .failure, [setup.message])
+            return error.result
         }
-
-        // 2. Inactive users, the emitted batch, the exit status.
-        var errors: [String] = writeErrors
-        var notes: [String] = fallbackNote.map { [$0] } ?? []
-        let inactive = rule.map { rule in reviews.filter { rule.isInactive($0) }.map(\.userName) } ?? []
-        let unreadable = reviews.filter(\.failed)
-        for review in unreadable {
-            errors.append("could not read user \(review.userName): \(review.error ?? "unknown error")")
-        }
-        var emitted: String?
-        if let path = configuration.emitBatch {
-            do {
-                try EmittedBatch.write(users: inactive, to: path)
-                emitted = path
-                if !unreadable.isEmpty {
-                    notes.append(
-                        "\(path) lists only the users that could be read; the \(unreadable.count) unreadable user\(unreadable.count == 1 ? " was" : "s were") not judged"
-                    )
-                }
-            } catch {
-                errors.append("--emit-batch: \(error)")
-            }
-        }
-        var status: ExitStatus = .success
-        if !unreadable.isEmpty {
-            status =
-                unreadable.contains { $0.errorCode.map { AWSErrorCode($0).isAuthorization } ?? false }
-                ? .credentials : .failure
-        }
-        if status == .success && (!writeErrors.isEmpty || (configuration.emitBatch != nil && emitted == nil)) {
-            status = .failure
-        }
-        let summary = ReviewSummary(
-            users: reviews.count, consoleAccess: reviews.filter(\.hasConsoleAccess).count,
-            inactive: rule == nil ? nil : inactive.count, inactiveDays: configuration.inactiveDays,
-            unreadable: unreadable.count,
-            output: configuration.output == "-" ? "standard output" : configuration.output,
-            emittedBatch: emitted, elapsedSeconds: (ContinuousClock.now - began).inSeconds, apiCalls: calls.total,
-            throttledCalls: calls.throttled, exitCode: status.rawValue)
-        return ReviewResult(
-            summary: summary, exitStatus: status, reviews: reviews, inactiveUsers: inactive, errors: errors,
-            notes: notes)
+        // 4. Inactive users, the emitted batch; 5. the exit status and the summary.
+        state.judgeUsers()
+        state.emitBatch()
+        return state.finish(calls: run.calls)
     }
 
     /// The users under `--path-prefix` (`iam:ListUsers`, paged).
@@ -200,7 +106,7 @@ public enum ReviewRun {
         do {
             var attempts = 0
             return try await session.executor.run(attempts: &attempts) {
-                try await session.session.iam.listUsers(
+                try await session.iam.listUsers(
                     pathPrefix: configuration.pathPrefix, pageSize: configuration.pageSize)
             }.value
         } catch {

@@ -28,30 +28,6 @@ public struct SetupError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The process exit codes of console-access, shared by every command.
-public enum ExitStatus: Int32, Sendable {
-    /// Every row changed or was already as asked.
-    case success = 0
-    /// A change failed, or a user was not found.
-    case failure = 1
-    /// Usage or input error (bad option, bad file, invalid row).
-    case usage = 2
-    /// Credentials missing, or authorization failed.
-    case credentials = 3
-    /// Stopped by SIGINT/SIGTERM.
-    case interrupted = 130
-
-    /// The exit status for one outcome.
-    public static func of(_ outcome: Outcome) -> ExitStatus {
-        if outcome.succeeded { return .success }
-        if outcome.status == .invalid { return .usage }
-        if outcome.status == .failed, let code = outcome.errorCode, RowFailure.isCredentialsProblem(code: code) {
-            return .credentials
-        }
-        return .failure
-    }
-}
-
 extension ConsoleAccessService {
     /// Confirms who we are (`GetCallerIdentity`, before any change) and reads the account
     /// password policy once. A policy that cannot be read for lack of permission is noted in
@@ -68,20 +44,20 @@ extension ConsoleAccessService {
         }
         logger.debug(
             "caller identity", metadata: ["account": "\(identity.account)", "arn": "\(identity.arn)"])
-        return try await connect(session: session, executor: executor, caller: identity, logger: logger)
+        return try await connect(iam: session.iam, executor: executor, caller: identity, logger: logger)
     }
 
     /// Like `connect(session:executor:logger:)` for a caller whose identity was already checked
     /// (a run's shared setup did it): reads the account password policy once, nothing more.
     public static func connect(
-        session: AWSSession, executor: CallExecutor, caller identity: CallerIdentity,
+        iam: any IAMOperations, executor: CallExecutor, caller identity: CallerIdentity,
         logger: Logger = Logger(label: "console-access")
     ) async throws -> (service: ConsoleAccessService, notes: [String]) {
         var attempts = 0
         var notes: [String] = []
         var policy: PasswordPolicy?
         do {
-            policy = try await executor.run(attempts: &attempts) { try await session.iam.getAccountPasswordPolicy() }
+            policy = try await executor.run(attempts: &attempts) { try await iam.getAccountPasswordPolicy() }
                 .value
         } catch let error as AWSServiceError where error.errorCode.isAuthorization {
             notes.append(
@@ -100,7 +76,7 @@ extension ConsoleAccessService {
                 ])
         }
         let service = ConsoleAccessService(
-            iam: session.iam, caller: identity, passwordPolicy: policy, partition: identity.partition,
+            iam: iam, caller: identity, passwordPolicy: policy, partition: identity.partition,
             executor: executor, logger: logger)
         return (service, notes)
     }

@@ -74,7 +74,7 @@ public struct RowFailure: Sendable, Equatable {
         case let error as AWSClientError:
             code = error.code
             message = error.description
-            if case .invalidResponse(let status) = error.kind { httpStatus = status }
+            httpStatus = error.httpStatus
         case is CancellationError:
             code = Self.cancelledCode
             message = "stopped before the row finished"

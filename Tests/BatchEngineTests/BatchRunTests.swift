@@ -7,7 +7,8 @@ import Testing
 
 @testable import BatchEngine
 
-/// The whole batch through the library API, against moto (and a fault-injecting proxy).
+/// The whole batch through the library API, against moto (and a fault-injecting proxy): the wire
+/// and end-to-end cases. The engine's logic runs on the in-memory IAM (`BatchEngineInMemoryTests`).
 @Suite(
     "Batch runs against moto",
     .enabled(if: Moto.isAvailable, "no moto server: CONSOLE_ACCESS_MOTO_ENDPOINT is unset (make test sets it)"))
@@ -72,41 +73,6 @@ struct BatchRunTests {
 
             let report = try String(contentsOfFile: config.reportPath, encoding: .utf8)
             for password in fixture.passwords { #expect(!report.contains(password)) }
-        }
-    }
-
-    @Test("rows of one user run in file order: disable then enable ends enabled, and the reverse")
-    func perUserOrder() async throws {
-        let dir = try TemporaryDirectory()
-        try await Moto.withSession { _, admin, _ in
-            let a = Moto.uniqueName("order-a")
-            let b = Moto.uniqueName("order-b")
-            try await admin.createUser(a)
-            try await admin.createUser(b)
-            try await admin.createLoginProfile(b, password: "Initial-Passw0rd!")
-            var rows = ["user,action,password"]
-            for round in 0..<5 {
-                rows.append("\(a),disable,")
-                rows.append("\(a),enable,Order-Passw0rd-\(round)!")
-                rows.append("\(b),enable,Order-Passw0rd-\(round)!")
-                rows.append("\(b),disable,")
-            }
-            let config = try configuration(
-                rows.joined(separator: "\n"), in: dir, endpoint: Moto.endpoint!, concurrency: 8)
-            let result = await BatchRun.execute(config)
-            #expect(result.exitStatus == .success, "\(result.errors)")
-            let report = try readReport(config.reportPath)
-            // Within each user, report rows were written in file order (each row finishes before the next starts).
-            for user in [a, b] {
-                let lines = report.filter { $0.user.lowercased() == user }.map(\.line)
-                #expect(lines == lines.sorted())
-                #expect(lines.count == 10)
-            }
-            #expect(report.allSatisfy { $0.detail.contains("conflict") })
-            let aProfile = try? await admin.iam.call("GetLoginProfile", [QueryParameter("UserName", a)])
-            let bProfile = try? await admin.iam.call("GetLoginProfile", [QueryParameter("UserName", b)])
-            #expect(aProfile != nil, "a ends enabled")
-            #expect(bProfile == nil, "b ends disabled")
         }
     }
 
@@ -193,21 +159,6 @@ struct BatchRunTests {
         }
     }
 
-    @Test("--strict with an invalid row changes nothing and reports every row")
-    func strict() async throws {
-        let dir = try TemporaryDirectory()
-        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
-        defer { Task { await proxy.stop() } }
-        let config = try configuration(
-            "user,action,password\nok-user,disable,\nbad user,disable,\n", in: dir, endpoint: proxy.url, strict: true)
-        let result = await BatchRun.execute(config)
-        #expect(result.exitStatus == .usage)
-        #expect(proxy.requests.isEmpty)
-        let report = try readReport(config.reportPath)
-        #expect(Set(report.map(\.status)) == [.invalid, .notRun])
-        #expect(report.count == 2)
-    }
-
     @Test("a broken file stops with exit 2 before any request")
     func brokenFile() async throws {
         let dir = try TemporaryDirectory()
@@ -226,45 +177,6 @@ struct BatchRunTests {
         #expect(missing.errors.first?.contains("user") == true)
     }
 
-    @Test("blast radius: more disables than --max-disable stops before any change")
-    func maxDisable() async throws {
-        let dir = try TemporaryDirectory()
-        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!)
-        defer { Task { await proxy.stop() } }
-        let csv = (["user,action"] + (0..<5).map { "blast-\($0),disable" }).joined(separator: "\n")
-        let config = try configuration(csv, in: dir, endpoint: proxy.url, maxDisable: 3)
-        let result = await BatchRun.execute(config)
-        #expect(result.exitStatus == .usage)
-        #expect(result.errors.first?.contains("would disable 5 users") == true)
-        #expect(result.errors.first?.contains("--max-disable 5") == true)
-        let writes: Set<String> = ["DeleteLoginProfile", "CreateLoginProfile", "UpdateLoginProfile"]
-        #expect(proxy.actions.allSatisfy { !writes.contains($0) })
-        #expect(try readReport(config.reportPath).allSatisfy { $0.status == .notRun })
-    }
-
-    @Test("a password policy that cannot be read for lack of permission is noted, and the run goes on")
-    func unreadablePolicy() async throws {
-        let dir = try TemporaryDirectory()
-        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!) { request, _ in
-            request.formParameters["Action"] == "GetAccountPasswordPolicy"
-                ? .error(
-                    code: "AccessDenied", status: 403, message: "not authorized to perform iam:GetAccountPasswordPolicy"
-                )
-                : nil
-        }
-        defer { Task { await proxy.stop() } }
-        try await Moto.withSession { _, admin, _ in
-            let user = Moto.uniqueName("nopolicy")
-            try await admin.createUser(user)
-            let config = try configuration(
-                "user,action,password\n\(user),enable,Some-Passw0rd!x\n", in: dir, endpoint: proxy.url)
-            let result = await BatchRun.execute(config)
-            #expect(result.exitStatus == .success, "\(result.errors)")
-            #expect(result.notes.contains { $0.contains("could not read the account password policy (AccessDenied)") })
-            #expect(result.summary?.count(.changed) == 1)
-        }
-    }
-
     @Test("no credentials: exit 3, nothing changed, every row reported not-run")
     func noCredentials() async throws {
         let dir = try TemporaryDirectory()
@@ -274,64 +186,6 @@ struct BatchRunTests {
         #expect(result.exitStatus == .credentials)
         #expect(result.errors.first?.contains("Unable to locate credentials") == true)
         #expect(try readReport(config.reportPath).map(\.status) == [.notRun])
-    }
-
-    @Test("resume: refuses a changed input, skips done rows, and ends with one row per input row")
-    func resume() async throws {
-        let dir = try TemporaryDirectory()
-        try await Moto.withSession { _, admin, _ in
-            let users = (0..<4).map { _ in Moto.uniqueName("res") }
-            for user in users.dropLast() { try await admin.createUser(user) }
-            let csv = (["user,action"] + users.map { "\($0),disable" }).joined(separator: "\n") + "\n"
-            let first = try configuration(csv, in: dir, endpoint: Moto.endpoint!)
-            let firstResult = await BatchRun.execute(first)
-            #expect(firstResult.summary?.count(.notFound) == 1)
-
-            // The report exists: a plain rerun refuses to overwrite it.
-            let again = await BatchRun.execute(first)
-            #expect(again.exitStatus == .usage)
-            #expect(again.errors.first?.contains("--resume") == true)
-
-            // The missing user now exists; resume runs only that row.
-            try await admin.createUser(users[3])
-            var resumed = first
-            resumed.resume = true
-            let result = await BatchRun.execute(resumed)
-            #expect(result.exitStatus == .success, "\(result.errors)")
-            #expect(result.summary?.resumedDone == 3)
-            let rows = try readReport(first.reportPath)
-            #expect(rows.map(\.line).sorted() == [2, 3, 4, 5])
-            #expect(rows.first { $0.line == 5 }?.status == .unchanged)
-
-            // A changed input is refused.
-            _ = try dir.write("input.csv", csv + "another,disable\n")
-            let changed = await BatchRun.execute(resumed)
-            #expect(changed.exitStatus == .usage)
-            #expect(changed.errors.first?.contains("input has changed") == true)
-        }
-    }
-
-    @Test("SIGINT-style stop: no new rows start, the rest are not-run, status interrupted")
-    func stop() async throws {
-        let dir = try TemporaryDirectory()
-        let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!, latency: .milliseconds(40))
-        defer { Task { await proxy.stop() } }
-        let users = (0..<40).map { "stop-\($0)-\(UUID().uuidString.prefix(4))" }
-        let csv = (["user,action"] + users.map { "\($0),disable" }).joined(separator: "\n")
-        let config = try configuration(csv, in: dir, endpoint: proxy.url, concurrency: 2)
-        let controller = StopController()
-        Task {
-            try await Task.sleep(for: .milliseconds(600))
-            controller.requestStop()
-        }
-        let result = await BatchRun.execute(config, stop: controller)
-        #expect(result.exitStatus == .interrupted)
-        let summary = try #require(result.summary)
-        #expect(summary.interrupted)
-        #expect(summary.count(.notRun) > 0)
-        let rows = try readReport(config.reportPath)
-        #expect(rows.count == 40)
-        #expect(Set(rows.map(\.line)).count == 40)
     }
 
     @Test("adaptive rate: against a server allowing 25 requests/s, no row fails and few calls are throttled")

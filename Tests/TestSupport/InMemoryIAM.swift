@@ -52,6 +52,7 @@ public actor InMemoryIAM: IAMOperations {
     private var reportGenerating = false
     private var faults: [(action: String, user: String?, fault: Fault, remaining: Int)] = []
     private var log: [Call] = []
+    private var observer: (@Sendable (CallRecord) -> Void)?
     private var nextId = 0
     private let now: @Sendable () -> Date
     /// How long each call takes, slept through `sleep` (a test clock, or `Task.sleep`).
@@ -71,6 +72,9 @@ public actor InMemoryIAM: IAMOperations {
 
     /// Every call made so far, in order (a paged list records one per page).
     public var calls: [Call] { log }
+
+    /// Sees every call's answer, as `AWSConfiguration.observer` sees the Query client's.
+    public func setObserver(_ observer: (@Sendable (CallRecord) -> Void)?) { self.observer = observer }
 
     /// How many calls of `action` were made.
     public func count(_ action: String) -> Int { log.filter { $0.action == action }.count }
@@ -144,23 +148,45 @@ public actor InMemoryIAM: IAMOperations {
         _ action: String, user: String? = nil, pages: Int = 1, _ body: () throws -> T
     ) async throws -> AWSResult<T> {
         var lost = false
-        for _ in 0..<max(1, pages) {
+        for page in 0..<max(1, pages) {
             log.append(Call(action: action, userName: user))
             if latency > .zero { try await sleep(latency) }
             if let fault = takeFault(action, user: user) {
                 switch fault {
                 case .error(let code, let status, let message):
+                    observe(action, user, status: status, error: code.rawValue)
                     throw serviceError(code, status, message, action: action)
                 case .connectionDropped:
-                    throw AWSClientError(.connection, action: action, detail: "connection reset by peer (injected)")
+                    let error = AWSClientError(
+                        .connection, action: action, detail: "connection reset by peer (injected)")
+                    observe(action, user, status: nil, error: error.code)
+                    throw error
                 case .answerLost:
                     lost = true
                 }
             }
+            if page < pages - 1 { observe(action, user, status: 200, error: nil) }
         }
         let result = Result { try body() }
-        if lost { throw AWSClientError(.timeout, action: action, detail: "no answer within the timeout (injected)") }
+        if lost {
+            let error = AWSClientError(.timeout, action: action, detail: "no answer within the timeout (injected)")
+            observe(action, user, status: nil, error: error.code)
+            throw error
+        }
+        switch result {
+        case .success: observe(action, user, status: 200, error: nil)
+        case .failure(let error as AWSServiceError): observe(action, user, status: error.httpStatus, error: error.code)
+        case .failure: observe(action, user, status: nil, error: nil)
+        }
         return AWSResult(value: try result.get(), requestId: UUID().uuidString.lowercased())
+    }
+
+    /// Tells the observer (a run's call counter, as the Query client would) about one answer.
+    private func observe(_ action: String, _ user: String?, status: Int?, error: String?) {
+        observer?(
+            CallRecord(
+                service: "iam", action: action, userName: user, startedAt: now(), duration: latency,
+                httpStatus: status, errorCode: error, requestId: nil, attempt: CallContext.attempt))
     }
 
     private func takeFault(_ action: String, user: String?) -> Fault? {

@@ -44,6 +44,21 @@ public struct CallRecord: Sendable {
     public let requestId: String?
     /// Which attempt of its call this request was (1 for the first; see `CallContext`).
     public let attempt: Int
+
+    public init(
+        service: String, action: String, userName: String?, startedAt: Date, duration: Duration, httpStatus: Int?,
+        errorCode: String?, requestId: String?, attempt: Int
+    ) {
+        self.service = service
+        self.action = action
+        self.userName = userName
+        self.startedAt = startedAt
+        self.duration = duration
+        self.httpStatus = httpStatus
+        self.errorCode = errorCode
+        self.requestId = requestId
+        self.attempt = attempt
+    }
 }
 
 /// Per-task context of the call being made: the retry executor sets the attempt number, and
@@ -109,6 +124,13 @@ public struct QueryClient: Sendable {
         return body
     }
 
+    /// What one call has learnt so far, for its log line and `CallRecord`.
+    struct CallTrace {
+        var status: Int?
+        var errorCode: String?
+        var requestId: String?
+    }
+
     /// Makes one call. `signed: false` sends it without credentials (e.g. `AssumeRoleWithWebIdentity`).
     public func call(_ action: String, _ parameters: [QueryParameter] = [], signed: Bool = true) async throws
         -> QueryResponse
@@ -117,110 +139,127 @@ public struct QueryClient: Sendable {
         let secrets = parameters.filter(\.isSecret).map(\.value)
         let started = clock()
         let startInstant = ContinuousClock.now
-        var status: Int?
-        var errorCode: String?
-        var requestId: String?
+        var trace = CallTrace()
         defer {
-            let elapsed = ContinuousClock.now - startInstant
-            if logger.logLevel <= .debug {
-                var metadata: Logger.Metadata = [
-                    "service": "\(endpoint.signingName)", "action": "\(action)",
-                    "status": "\(status.map(String.init) ?? "-")", "ms": "\(Self.milliseconds(elapsed))",
-                ]
-                if let userName { metadata["user"] = "\(userName)" }
-                if let requestId { metadata["request_id"] = "\(requestId)" }
-                if let errorCode { metadata["error"] = "\(errorCode)" }
-                if CallContext.attempt > 1 { metadata["attempt"] = "\(CallContext.attempt)" }
-                logger.debug("aws call", metadata: metadata)
-            }
-            observer?(
-                CallRecord(
-                    service: endpoint.signingName, action: action, userName: userName, startedAt: started,
-                    duration: elapsed, httpStatus: status, errorCode: errorCode, requestId: requestId,
-                    attempt: CallContext.attempt))
+            record(
+                trace, action: action, userName: userName, started: started,
+                elapsed: ContinuousClock.now - startInstant)
         }
 
         guard let target, let host = Optional(target.hostHeader) else {
-            errorCode = "InvalidEndpoint"
+            trace.errorCode = "InvalidEndpoint"
             throw AWSClientError(.invalidRequest, action: action, detail: "endpoint \(endpoint.url) has no host")
         }
         let body = formBody(action: action, parameters: parameters)
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(6)
-        headers.append((name: "Host", value: host))
-        headers.append((name: "Content-Type", value: Self.contentType))
-        if signed {
-            guard let credentials else {
-                errorCode = "NoCredentials"
-                throw CredentialError.noCredentials(tried: ["no credential provider was configured"])
-            }
-            let creds: AWSCredentials
-            do {
-                creds = try await credentials.credentials()
-            } catch {
-                errorCode = "NoCredentials"
-                throw error
-            }
-            let signer = SigV4Signer(
-                credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName)
-            let request = SignableRequest(method: "POST", path: target.path, headers: headers, body: body)
-            headers = signer.sign(request, date: clock()).signedRequest.headers
-        }
+        let headers = try await headers(host: host, path: target.path, body: body, signed: signed, trace: &trace)
+        let response = try await send(
+            HTTPRequestData(url: requestURL, method: "POST", headers: headers, body: body), action: action,
+            trace: &trace)
+        return try decode(response, action: action, received: clock(), secrets: secrets, trace: &trace)
+    }
 
-        let response: HTTPResponseData
+    /// The call's log line (at debug) and its `CallRecord` for the observer.
+    private func record(_ trace: CallTrace, action: String, userName: String?, started: Date, elapsed: Duration) {
+        if logger.logLevel <= .debug {
+            var metadata: Logger.Metadata = [
+                "service": "\(endpoint.signingName)", "action": "\(action)",
+                "status": "\(trace.status.map(String.init) ?? "-")", "ms": "\(Self.milliseconds(elapsed))",
+            ]
+            if let userName { metadata["user"] = "\(userName)" }
+            if let requestId = trace.requestId { metadata["request_id"] = "\(requestId)" }
+            if let errorCode = trace.errorCode { metadata["error"] = "\(errorCode)" }
+            if CallContext.attempt > 1 { metadata["attempt"] = "\(CallContext.attempt)" }
+            logger.debug("aws call", metadata: metadata)
+        }
+        observer?(
+            CallRecord(
+                service: endpoint.signingName, action: action, userName: userName, startedAt: started,
+                duration: elapsed, httpStatus: trace.status, errorCode: trace.errorCode, requestId: trace.requestId,
+                attempt: CallContext.attempt))
+    }
+
+    /// `Host` and `Content-Type`, and when `signed` the SigV4 headers from the current credentials.
+    private func headers(host: String, path: String, body: [UInt8], signed: Bool, trace: inout CallTrace)
+        async throws -> [(name: String, value: String)]
+    {
+        let headers: [(name: String, value: String)] = [
+            (name: "Host", value: host), (name: "Content-Type", value: Self.contentType),
+        ]
+        guard signed else { return headers }
+        guard let credentials else {
+            trace.errorCode = "NoCredentials"
+            throw CredentialError.noCredentials(tried: ["no credential provider was configured"])
+        }
+        let creds: AWSCredentials
         do {
-            response = try await transport.send(
-                HTTPRequestData(url: requestURL, method: "POST", headers: headers, body: body),
-                timeout: timeout)
+            creds = try await credentials.credentials()
+        } catch {
+            trace.errorCode = "NoCredentials"
+            throw error
+        }
+        let signer = SigV4Signer(credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName)
+        let request = SignableRequest(method: "POST", path: path, headers: headers, body: body)
+        return signer.sign(request, date: clock()).signedRequest.headers
+    }
+
+    /// One exchange on the transport; a transport failure becomes an `AWSClientError` (or a
+    /// `CancellationError` when the task was cancelled).
+    private func send(_ request: HTTPRequestData, action: String, trace: inout CallTrace) async throws
+        -> HTTPResponseData
+    {
+        do {
+            let response = try await transport.send(request, timeout: timeout)
+            trace.status = response.status
+            return response
         } catch is CancellationError {
-            errorCode = "Cancelled"
+            trace.errorCode = "Cancelled"
             throw CancellationError()
         } catch {
             let mapped = TransportErrors.map(error, action: action)
             if Task.isCancelled {
-                errorCode = "Cancelled"
+                trace.errorCode = "Cancelled"
                 throw CancellationError()
             }
-            errorCode = mapped.code
+            trace.errorCode = mapped.code
             throw mapped
         }
-        status = response.status
-        let received = clock()
+    }
 
+    /// A 2xx answer's XML (an `ErrorResponse` in a 2xx is still an error), or the error an error
+    /// answer describes; a body that is not the expected XML is an `invalidResponse`.
+    private func decode(
+        _ response: HTTPResponseData, action: String, received: Date, secrets: [String], trace: inout CallTrace
+    ) throws -> QueryResponse {
+        func serviceError(_ root: XMLTree) -> AWSServiceError {
+            let error = Self.serviceError(
+                from: root, status: response.status, action: action, response: response, received: received,
+                secrets: secrets)
+            trace.errorCode = error.code
+            trace.requestId = error.requestId
+            return error
+        }
         if (200..<300).contains(response.status) {
+            let root: XMLTree
             do {
-                let root = try XMLTree.parse(response.body)
-                if root.name == "ErrorResponse" {
-                    let error = Self.serviceError(
-                        from: root, status: response.status, action: action, response: response, received: received,
-                        secrets: secrets)
-                    errorCode = error.code
-                    requestId = error.requestId
-                    throw error
-                }
-                requestId =
-                    root.child(path: "ResponseMetadata", "RequestId")?.text ?? response.header("x-amzn-RequestId")
-                return QueryResponse(root: root, requestId: requestId, httpStatus: response.status)
-            } catch let error as XMLTree.ParseError {
-                errorCode = "InvalidResponse"
+                root = try XMLTree.parse(response.body)
+            } catch {
+                trace.errorCode = "InvalidResponse"
                 throw AWSClientError(
                     .invalidResponse(httpStatus: response.status), action: action,
                     detail:
                         "the body is not the expected XML (\(Redaction.scrub("\(error)", secrets: secrets))): \(Self.snippet(response.body, secrets: secrets))"
                 )
             }
+            if root.name == "ErrorResponse" { throw serviceError(root) }
+            trace.requestId =
+                root.child(path: "ResponseMetadata", "RequestId")?.text ?? response.header("x-amzn-RequestId")
+            return QueryResponse(root: root, requestId: trace.requestId, httpStatus: response.status)
         }
-
         if let root = try? XMLTree.parse(response.body), root.first("Code") != nil {
-            let error = Self.serviceError(
-                from: root, status: response.status, action: action, response: response, received: received,
-                secrets: secrets)
-            errorCode = error.code
-            requestId = error.requestId
-            throw error
+            throw serviceError(root)
         }
-        errorCode = "HTTP\(response.status)"
-        requestId = response.header("x-amzn-RequestId")
+        trace.errorCode = "HTTP\(response.status)"
+        trace.requestId = response.header("x-amzn-RequestId")
         throw AWSClientError(
             .invalidResponse(httpStatus: response.status), action: action,
             detail: response.body.isEmpty

@@ -158,6 +158,8 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
         }
     }
 
+    /// Learns from one answer: a throttle lowers the rate (once per congestion event), an answer
+    /// lets it climb back along the cubic curve; a fault or timeout says nothing about the rate.
     public func record(_ ticket: RateTicket, outcome: RateOutcome) {
         state.withLockedValue { state in
             let now = clock()
@@ -166,63 +168,72 @@ public final class AdaptiveRateLimiter: RequestRateLimiter, Sendable {
             {
                 $0.time
             }
-            let newRate: Double
-            if outcome == .throttled {
-                state.throttles += 1
-                let previousThrottle = state.lastThrottled
-                state.lastThrottled = max(state.lastThrottled ?? ticket.releasedAt, ticket.releasedAt)
-                if state.reductions > 0, ticket.grantedAt <= state.lastThrottleTime { return }
-                state.reductions += 1
-                if let served = Self.serverRate(
-                    state, now: now, throttledAt: ticket.releasedAt, previousThrottle: previousThrottle)
-                {
-                    // What got through while more was sent is the rate the server allows: go
-                    // just under it, climb back slowly, probe beyond it gently.
-                    state.lastMaxRate = served
-                    state.reducedBy = Self.estimateBeta
-                } else {
-                    // Nothing measured: the SDK's rule, applied to the rate requests were let go
-                    // at (early throttles come back before the successes, so answers alone
-                    // understate it): the limiter's while it holds requests back.
-                    let sent = Self.sentRate(state, now: now, window: Self.rateWindow)
-                    let released = max(Self.releaseRate(state, now: now, window: Self.rateWindow), sent)
-                    state.lastMaxRate =
-                        !state.enabled
-                        ? released : state.pacedSince != nil ? state.fillRate : min(released, state.fillRate)
-                    state.reducedBy = Self.beta
-                }
-                state.lastMaxRate = max(state.lastMaxRate, Self.minFillRate)
-                state.lastThrottleTime = now
-                // Never up on a throttle: one soon after a reduction, while the server's bucket
-                // is still empty, can measure a rate above what is being sent. The curve then
-                // starts from the current rate (and climbs to a little above it).
-                if state.enabled, state.lastMaxRate * state.reducedBy > state.fillRate {
-                    state.lastMaxRate = state.fillRate / state.reducedBy
-                }
-                // Measured: a curve scaled to the rate; unmeasured: the SDK's.
-                state.scale =
-                    state.reducedBy == Self.beta
-                    ? Self.scaleConstant : Self.estimateScale * max(state.lastMaxRate, Self.minFillRate)
-                newRate = state.lastMaxRate * state.reducedBy
-                if !state.enabled {
-                    state.enabled = true
-                    state.nextRelease = now + 1 / max(newRate, Self.minFillRate)
-                }
-            } else {
-                // A fault or timeout says nothing about the rate.
-                guard outcome == .answered, state.enabled, state.lastMaxRate > 0 else { return }
-                let window = pow(state.lastMaxRate * (1 - state.reducedBy) / state.scale, 1.0 / 3.0)
-                let calculated = state.scale * pow(now - state.lastThrottleTime - window, 3) + state.lastMaxRate
-                // Never more than twice what is actually being sent (the SDK rule), so an idle
-                // stretch cannot grow a burst; but not below where the last reduction put it
-                // (requests held back by retry waits are not a sign of a lower limit).
-                let sent = Self.sentRate(state, now: now, window: Self.rateWindow)
-                newRate = min(calculated, max(2 * sent, state.lastMaxRate * state.reducedBy, Self.minFillRate))
+            let newRate: Double?
+            switch outcome {
+            case .throttled: newRate = Self.reduce(&state, throttled: ticket, now: now)
+            case .answered: newRate = Self.climb(&state, now: now)
+            case .failed: newRate = nil
             }
+            guard let newRate else { return }
             // The floor keeps a limiter that was cut hard from stalling; the ceiling wins over it.
             let floored = max(newRate, Self.minFillRate)
             state.fillRate = ceiling.map { min(floored, $0) } ?? floored
         }
+    }
+
+    /// A throttle: the new rate, or nil when it belongs to a congestion event already counted
+    /// (its request was granted before the last reduction).
+    private static func reduce(_ state: inout State, throttled ticket: RateTicket, now: Double) -> Double? {
+        state.throttles += 1
+        let previousThrottle = state.lastThrottled
+        state.lastThrottled = max(state.lastThrottled ?? ticket.releasedAt, ticket.releasedAt)
+        if state.reductions > 0, ticket.grantedAt <= state.lastThrottleTime { return nil }
+        state.reductions += 1
+        if let served = serverRate(state, now: now, throttledAt: ticket.releasedAt, previousThrottle: previousThrottle)
+        {
+            // What got through while more was sent is the rate the server allows: go just under
+            // it, climb back slowly, probe beyond it gently.
+            state.lastMaxRate = served
+            state.reducedBy = estimateBeta
+        } else {
+            // Nothing measured: the SDK's rule, applied to the rate requests were let go at
+            // (early throttles come back before the successes, so answers alone understate it):
+            // the limiter's while it holds requests back.
+            let sent = sentRate(state, now: now, window: rateWindow)
+            let released = max(releaseRate(state, now: now, window: rateWindow), sent)
+            state.lastMaxRate =
+                !state.enabled ? released : state.pacedSince != nil ? state.fillRate : min(released, state.fillRate)
+            state.reducedBy = beta
+        }
+        state.lastMaxRate = max(state.lastMaxRate, minFillRate)
+        state.lastThrottleTime = now
+        // Never up on a throttle: one soon after a reduction, while the server's bucket is still
+        // empty, can measure a rate above what is being sent. The curve then starts from the
+        // current rate (and climbs to a little above it).
+        if state.enabled, state.lastMaxRate * state.reducedBy > state.fillRate {
+            state.lastMaxRate = state.fillRate / state.reducedBy
+        }
+        // Measured: a curve scaled to the rate; unmeasured: the SDK's.
+        state.scale = state.reducedBy == beta ? scaleConstant : estimateScale * max(state.lastMaxRate, minFillRate)
+        let newRate = state.lastMaxRate * state.reducedBy
+        if !state.enabled {
+            state.enabled = true
+            state.nextRelease = now + 1 / max(newRate, minFillRate)
+        }
+        return newRate
+    }
+
+    /// An answer while the limiter is on: the cubic curve's rate, or nil when nothing was
+    /// reduced yet.
+    private static func climb(_ state: inout State, now: Double) -> Double? {
+        guard state.enabled, state.lastMaxRate > 0 else { return nil }
+        let window = pow(state.lastMaxRate * (1 - state.reducedBy) / state.scale, 1.0 / 3.0)
+        let calculated = state.scale * pow(now - state.lastThrottleTime - window, 3) + state.lastMaxRate
+        // Never more than twice what is actually being sent (the SDK rule), so an idle stretch
+        // cannot grow a burst; but not below where the last reduction put it (requests held back
+        // by retry waits are not a sign of a lower limit).
+        let sent = sentRate(state, now: now, window: rateWindow)
+        return min(calculated, max(2 * sent, state.lastMaxRate * state.reducedBy, minFillRate))
     }
 
     /// Appends to a history kept in time order. Readers look back at most `maxRateWindow`; older

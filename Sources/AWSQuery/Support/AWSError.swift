@@ -167,6 +167,13 @@ public struct AWSClientError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The HTTP status of an unreadable answer (0 when it broke framing before a status could
+    /// count); nil when there was no answer.
+    public var httpStatus: Int? {
+        if case .invalidResponse(let status) = kind { return status }
+        return nil
+    }
+
     /// True when the request may have reached the server and been applied although no answer
     /// came: a timeout or a connection error. `kind` does not say whether the request bytes were
     /// sent, so a connection that never opened counts too; the caller then reads IAM, which

@@ -31,9 +31,9 @@ enum ReportReviewRun {
         _ configuration: ReviewConfiguration, run: RunContext, now: Date
     ) async throws -> Fetched {
         try await run.withSession { run -> Fetched in
-            let (session, executor, identity) = (run.session, run.executor, run.identity)
+            let (iam, executor, identity) = (run.iam, run.executor, run.identity)
             let fetcher = CredentialReportFetcher(
-                iam: session.iam, executor: executor, policy: configuration.reportWait, now: { now })
+                iam: iam, executor: executor, policy: configuration.reportWait, now: { now })
             let fetched: FetchedCredentialReport
             do {
                 fetched = try await fetcher.fetch(fresh: configuration.freshReport)
@@ -64,7 +64,7 @@ enum ReportReviewRun {
                 return .failed(SetupError(message: "\(error)", isCredentialsProblem: false, errorCode: "InvalidReport"))
             }
             if configuration.detail != .none {
-                let reader = UserDetailReader(iam: session.iam, executor: executor, partition: run.partition)
+                let reader = UserDetailReader(iam: iam, executor: executor, partition: run.partition)
                 reviews = await reader.addDetail(
                     to: reviews, flaggedOnly: configuration.detail == .flagged, rule: rule,
                     concurrency: configuration.concurrency)
@@ -72,7 +72,7 @@ enum ReportReviewRun {
             return .outcome(
                 ReportReviewOutcome(
                     reviews: reviews, generatedTime: fetched.content.generatedTime, reused: fetched.reused,
-                    report: fetched.content.csv, caller: identity, region: session.region))
+                    report: fetched.content.csv, caller: identity, region: run.region))
         }
     }
 

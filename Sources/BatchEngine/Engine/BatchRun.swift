@@ -24,6 +24,8 @@ public struct BatchConfiguration: Sendable {
     /// `--generate-passwords FILE`: enable rows without a password get a generated one, written here.
     public var generatePasswordsPath: String?
     public var aws: AWSConfiguration
+    /// How the run reaches AWS (tests put an in-memory IAM behind it).
+    public var connector: any AWSConnector = LiveAWSConnector()
 
     public init(
         input: CSVInput, reportPath: String, inputOptions: BatchInputOptions = BatchInputOptions(),
@@ -89,7 +91,8 @@ public enum BatchRun {
 
         // 3. Connect, check, run.
         let run = RunContext(
-            aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate, progress: progress)
+            aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate, progress: progress,
+            connector: configuration.connector)
         if !state.jobs.isEmpty {
             await state.connectAndRun(run, sink: sink, stop: stop, passwordFile: passwordFile)
         }

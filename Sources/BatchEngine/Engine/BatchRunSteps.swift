@@ -131,7 +131,7 @@ extension BatchRunState {
                 let connected: (service: ConsoleAccessService, notes: [String])
                 do {
                     connected = try await ConsoleAccessService.connect(
-                        session: session.session, executor: session.executor, caller: session.identity,
+                        iam: session.iam, executor: session.executor, caller: session.identity,
                         logger: session.logger)
                 } catch let error as SetupError {
                     refuseForSetup(error, sink: sink)

@@ -21,9 +21,14 @@ public struct RunContext: Sendable {
     /// The run's live progress (finished items, failures, throttles).
     public let progress: RunProgress
 
+    /// How the run reaches AWS: over the wire, or (in tests) an in-memory IAM.
+    public let connector: any AWSConnector
+
     public init(
-        aws: AWSConfiguration, retry: RetryPolicy, maxRate: Double?, progress: (any BatchProgress)? = nil
+        aws: AWSConfiguration, retry: RetryPolicy, maxRate: Double?, progress: (any BatchProgress)? = nil,
+        connector: any AWSConnector = LiveAWSConnector()
     ) {
+        self.connector = connector
         let calls = CallCounter()
         self.calls = calls
         self.aws = calls.observing(aws)
@@ -41,25 +46,25 @@ public struct RunContext: Sendable {
         let aws = self.aws
         let (retry, maxRate) = (self.retry, self.maxRate)
         do {
-            return try await AWSHTTPClient.withClient(settings: aws.http) { transport in
-                let session = try AWSSession.make(configuration: aws, transport: transport)
+            return try await connector.withConnection(aws) { connection in
                 let limiter = AdaptiveRateLimiter(ceiling: maxRate)
                 let executor = CallExecutor(policy: retry, limiter: limiter)
                 let identity: CallerIdentity
                 do {
                     var attempts = 0
-                    identity = try await executor.run(attempts: &attempts) {
-                        try await session.sts.getCallerIdentity()
-                    }.value
+                    identity = try await executor.run(attempts: &attempts) { try await connection.callerIdentity() }
+                        .value
                 } catch {
                     throw RunSetupError.identity(
                         SetupError(error, during: "checking the caller's identity (sts:GetCallerIdentity)"))
                 }
                 aws.logger.debug(
                     "caller identity", metadata: ["account": "\(identity.account)", "arn": "\(identity.arn)"])
+                let session = RunSession(
+                    iam: connection.iam, region: connection.region, executor: executor, identity: identity,
+                    logger: aws.logger)
                 do {
-                    return try await body(
-                        RunSession(session: session, executor: executor, identity: identity, logger: aws.logger))
+                    return try await body(session)
                 } catch {
                     throw BodyError(error: error)
                 }
@@ -82,7 +87,9 @@ private struct BodyError: Error {
 
 /// What `RunContext.withSession` hands its body: a connected, identified session.
 public struct RunSession: Sendable {
-    public let session: AWSSession
+    /// IAM as the connector gives it (calls go through `executor`, or a `RetryingIAM` over both).
+    public let iam: any IAMOperations
+    public let region: String
     /// Every call of the run goes through it: retries, the retry quota, the shared rate limiter.
     public let executor: CallExecutor
     /// Who we are, checked before anything else.
@@ -90,7 +97,7 @@ public struct RunSession: Sendable {
     public let logger: Logger
 
     /// The caller's partition (from its ARN; else from the region).
-    public var partition: Partition { identity.partition ?? Partition.of(region: session.region) }
+    public var partition: Partition { identity.partition ?? Partition.of(region: region) }
 }
 
 /// Why `RunContext.withSession` did not run its body.

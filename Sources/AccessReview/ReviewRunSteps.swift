@@ -1,0 +1,195 @@
+import AWSQuery
+import BatchEngine
+import CSVStream
+import ConsoleAccess
+import Foundation
+
+/// A review's state, passed from step to step: the reviews read, what to tell the user, and
+/// what was written. The review rows themselves go to the `ReviewSink` as they complete.
+struct ReviewRunState {
+    var configuration: ReviewConfiguration
+    let began: ContinuousClock.Instant
+    /// The time users are judged against (`configuration.now`, or when the run began).
+    let now: Date
+    /// `--inactive-days` (per user).
+    let rule: InactivityRule?
+    /// Every user reviewed, in output order.
+    var reviews: [UserReview] = []
+    /// Errors writing the review (`--output`).
+    var writeErrors: [String] = []
+    /// The inactive users, by name.
+    var inactive: [String] = []
+    /// The users that could not be read completely.
+    var unreadable: [UserReview] = []
+    /// The `--emit-batch` path, once written.
+    var emitted: String?
+    var errors: [String] = []
+    var notes: [String] = []
+
+    init(configuration: ReviewConfiguration, began: ContinuousClock.Instant) {
+        self.configuration = configuration
+        self.began = began
+        let now = configuration.now ?? Date()
+        self.now = now
+        self.rule = configuration.inactiveDays.map { InactivityRule(days: $0, now: now) }
+    }
+}
+
+/// A review that stopped before its users were read (usage, credentials, the report or
+/// `ListUsers` failed): no summary, no notes.
+struct ReviewStoppedEarly: Error {
+    var status: ExitStatus
+    var errors: [String]
+
+    init(_ status: ExitStatus, _ errors: [String]) {
+        self.status = status
+        self.errors = errors
+    }
+
+    init(setup: SetupError) {
+        self.init(setup.isCredentialsProblem ? .credentials : .failure, [setup.message])
+    }
+
+    var result: ReviewResult {
+        ReviewResult(summary: nil, exitStatus: status, reviews: [], inactiveUsers: [], errors: errors, notes: [])
+    }
+}
+
+// MARK: - Before reading users
+
+extension ReviewRunState {
+    /// The options, checked before anything else.
+    func checkUsage() throws(ReviewStoppedEarly) {
+        let problems = configuration.usageProblems()
+        if !problems.isEmpty { throw ReviewStoppedEarly(.usage, problems) }
+    }
+
+    /// `--source report`: the review from the credential report, finished. Nil when the caller
+    /// may not read the report: the review goes per user, with a warning.
+    mutating func reviewFromReport() async throws(ReviewStoppedEarly) -> ReviewResult? {
+        let run = RunContext(
+            aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate,
+            connector: configuration.connector)
+        let fetched: ReportReviewRun.Fetched
+        do {
+            fetched = try await ReportReviewRun.fetchAndJudge(configuration, run: run, now: now)
+        } catch {
+            throw ReviewStoppedEarly(setup: ReviewRun.setupError(error))
+        }
+        switch fetched {
+        case .failed(let setup):
+            throw ReviewStoppedEarly(setup: setup)
+        case .outcome(let outcome):
+            return ReportReviewRun.finish(
+                outcome, configuration: configuration, calls: run.calls, began: began, now: now)
+        case .fallback(let warning):
+            notes.append(fallbackWarning(warning))
+            return nil
+        }
+    }
+
+    /// The fallback's warning, naming the options the per-user review does not apply.
+    func fallbackWarning(_ warning: String) -> String {
+        var unused: [String] = []
+        if configuration.evidence != nil { unused.append("--evidence") }
+        if configuration.format == .json { unused.append("--format json") }
+        if configuration.detail != .none { unused.append("--detail") }
+        if configuration.includeKeys { unused.append("--include-keys") }
+        return "warning: " + warning
+            + (unused.isEmpty ? "" : "; not applied per user: " + unused.joined(separator: ", "))
+    }
+}
+
+// MARK: - Per user
+
+extension ReviewRunState {
+    /// Reads every user (per-user calls) and writes the review as the rows complete.
+    mutating func reviewPerUser(_ run: RunContext) async throws(ReviewStoppedEarly) {
+        configuration.source = .perUser
+        defer { run.progress.finish() }
+        do {
+            let state = self
+            (reviews, writeErrors) = try await run.withSession { session in
+                try await state.reviewUsers(session, progress: run.progress)
+            }
+        } catch let error as CSVError {
+            throw ReviewStoppedEarly(.usage, ["cannot write the review: \(error)"])
+        } catch {
+            throw ReviewStoppedEarly(setup: ReviewRun.setupError(error))
+        }
+        errors += writeErrors
+    }
+
+    /// The users (listed, filtered, sorted), each reviewed and written to `--output`; returns the
+    /// reviews and the write errors.
+    func reviewUsers(_ session: RunSession, progress: RunProgress) async throws -> ([UserReview], [String]) {
+        let filter = configuration.userRegex.flatMap { try? UserNameFilter(pattern: $0) }
+        var users = try await ReviewRun.listUsers(session, configuration: configuration)
+        if let filter { users = users.filter { filter.matches($0.userName) } }
+        users.sort(by: ReviewRun.order)
+        let reviewer = UserReviewer(iam: session.iam, executor: session.executor, partition: session.partition)
+        let sink = try ReviewSink(output: configuration.output, rule: rule, now: now)
+        let total = users.count
+        let reviews = await ReviewRun.reviewAll(users, concurrency: configuration.concurrency, reviewer: reviewer) {
+            index, review in
+            sink.add(review, at: index)
+            progress.finished(failed: review.failed, total: total)
+        }
+        return (reviews, sink.finish())
+    }
+}
+
+// MARK: - The end
+
+extension ReviewRunState {
+    /// The inactive users (`--inactive-days`), and an error for each user that could not be read.
+    mutating func judgeUsers() {
+        inactive = rule.map { rule in reviews.filter { rule.isInactive($0) }.map(\.userName) } ?? []
+        unreadable = reviews.filter(\.failed)
+        for review in unreadable {
+            errors.append("could not read user \(review.userName): \(review.error ?? "unknown error")")
+        }
+    }
+
+    /// `--emit-batch`: the inactive users as a batch file.
+    mutating func emitBatch() {
+        guard let path = configuration.emitBatch else { return }
+        do {
+            try EmittedBatch.write(users: inactive, to: path)
+            emitted = path
+            if !unreadable.isEmpty {
+                notes.append(
+                    "\(path) lists only the users that could be read; the \(unreadable.count) unreadable user\(unreadable.count == 1 ? " was" : "s were") not judged"
+                )
+            }
+        } catch {
+            errors.append("--emit-batch: \(error)")
+        }
+    }
+
+    /// Unreadable users fail the run (credentials when IAM refused a read); so does an output
+    /// that could not be written.
+    func exitStatus() -> ExitStatus {
+        if !unreadable.isEmpty {
+            return unreadable.contains { $0.errorCode.map { AWSErrorCode($0).isAuthorization } ?? false }
+                ? .credentials : .failure
+        }
+        if !writeErrors.isEmpty || (configuration.emitBatch != nil && emitted == nil) { return .failure }
+        return .success
+    }
+
+    /// The exit status, the summary and the result.
+    func finish(calls: CallCounter) -> ReviewResult {
+        let status = exitStatus()
+        let summary = ReviewSummary(
+            users: reviews.count, consoleAccess: reviews.filter(\.hasConsoleAccess).count,
+            inactive: rule == nil ? nil : inactive.count, inactiveDays: configuration.inactiveDays,
+            unreadable: unreadable.count,
+            output: configuration.output == "-" ? "standard output" : configuration.output,
+            emittedBatch: emitted, elapsedSeconds: (ContinuousClock.now - began).inSeconds, apiCalls: calls.total,
+            throttledCalls: calls.throttled, exitCode: status.rawValue)
+        return ReviewResult(
+            summary: summary, exitStatus: status, reviews: reviews, inactiveUsers: inactive, errors: errors,
+            notes: notes)
+    }
+}

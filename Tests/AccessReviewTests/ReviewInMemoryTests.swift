@@ -1,0 +1,76 @@
+import AWSQuery
+import Foundation
+import TestSupport
+import Testing
+
+@testable import AccessReview
+
+/// The review engine (setup, listing, per-user reads, judging, the emitted batch, the report
+/// source's fallback) with the in-memory IAM behind the connector seam. The wire and the real
+/// credential report stay in the moto suites.
+@Suite("Review engine on the in-memory IAM")
+struct ReviewInMemoryTests {
+    static let now = Date(timeIntervalSince1970: 1_790_000_000)
+
+    func configuration(_ iam: InMemoryIAM, in dir: TemporaryDirectory, source: ReviewSource) -> ReviewConfiguration {
+        var configuration = ReviewConfiguration(
+            output: dir.path + "/review.csv", inactiveDays: 90, emitBatch: dir.path + "/offboard.csv",
+            retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxBackoff: .milliseconds(2)),
+            aws: AWSConfiguration(
+                region: "us-east-1", credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "s")),
+            now: Self.now)
+        configuration.source = source
+        configuration.connector = InMemoryConnector(iam: iam)
+        return configuration
+    }
+
+    func seed(_ iam: InMemoryIAM) async {
+        let old = Self.now.addingTimeInterval(-400 * 86_400)
+        for user in ["active", "stale", "nologin"] { _ = await iam.addUser(user, created: old) }
+        await iam.addLoginProfile("active", created: old)
+        await iam.setPasswordLastUsed("active", Self.now.addingTimeInterval(-2 * 86_400))
+        await iam.addLoginProfile("stale", created: old)
+        await iam.setPasswordLastUsed("stale", old)
+    }
+
+    @Test("per user: every user read, the stale one emitted, the calls counted")
+    func perUser() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM(now: { Self.now })
+        await seed(iam)
+        let result = await ReviewRun.execute(configuration(iam, in: dir, source: .perUser))
+        #expect(result.exitStatus == .success, "\(result.errors)")
+        #expect(result.reviews.map(\.userName) == ["active", "nologin", "stale"])
+        #expect(result.inactiveUsers == ["stale"])
+        let emitted = try String(contentsOfFile: dir.path + "/offboard.csv", encoding: .utf8)
+        #expect(emitted.contains("stale,disable"))
+        #expect(!emitted.contains("active,"))
+        #expect(result.summary?.apiCalls == (await iam.calls.count) + 1, "every IAM call and the identity check")
+    }
+
+    @Test("per user: a user that cannot be read is reported, not judged, and the exit status says why")
+    func unreadableUser() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM(now: { Self.now })
+        await seed(iam)
+        await iam.inject(.error(.accessDenied, httpStatus: 403), on: "ListAccessKeys", user: "stale")
+        let result = await ReviewRun.execute(configuration(iam, in: dir, source: .perUser))
+        #expect(result.exitStatus == .credentials)
+        #expect(result.summary?.unreadable == 1)
+        #expect(result.errors.contains { $0.contains("could not read user stale") })
+        #expect(result.inactiveUsers.isEmpty, "an unreadable user is not judged")
+    }
+
+    @Test("report source: AccessDenied on the report falls back to per-user reads, with a warning")
+    func reportFallback() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM(now: { Self.now })
+        await seed(iam)
+        await iam.inject(.error(.accessDenied, httpStatus: 403), on: "GenerateCredentialReport")
+        let result = await ReviewRun.execute(configuration(iam, in: dir, source: .report))
+        #expect(result.exitStatus == .success, "\(result.errors)")
+        #expect(result.notes.contains { $0.contains("reviewing with per-user calls instead") })
+        #expect(result.inactiveUsers == ["stale"])
+        #expect(await iam.count("ListUsers") >= 1)
+    }
+}
