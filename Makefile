@@ -8,8 +8,8 @@ MOTO         := $(VENV)/bin/moto_server
 PREFIX       ?= /usr/local
 SWIFT_FLAGS  ?=
 # Release builds link the Swift runtime (and Foundation) statically: the binary `make install`
-# ships, and the one `make demo` and `make bench` run. It starts in about a third of the time and
-# uses about an eighth less CPU in a batch than a dynamically linked one (BENCHMARKS.md).
+# ships, and the one `make demo` and `make bench` run. It starts faster and uses less CPU in a
+# batch than a dynamically linked one (measured: BENCHMARKS.md, the batch section).
 RELEASE      := -c release --static-swift-stdlib
 
 .PHONY: all setup setup-libcsv setup-moto setup-tinyproxy setup-time build release test lint format clean demo bench bench-validate bench-batch bench-review install fuzz

@@ -8,68 +8,6 @@ import CLibCSV
     import Darwin
 #endif
 
-/// One CSV record: its fields and the physical line where it starts.
-public struct CSVRecord: Sendable, Hashable {
-    public var fields: [String]
-    /// 1-based physical line of the record's first byte. Lines are counted by line feeds (a CRLF
-    /// counts once, a lone CR does not end a line), as `grep -n` and editors number them.
-    public var line: Int
-
-    public init(fields: [String], line: Int) {
-        self.fields = fields
-        self.line = line
-    }
-}
-
-/// Where a reader takes its bytes from.
-public enum CSVInput: Sendable {
-    /// A file path.
-    case path(String)
-    /// The process's standard input.
-    case standardInput
-    /// Bytes in memory (useful for tests and small inputs).
-    case bytes([UInt8])
-
-    /// `-` means standard input; anything else is a path.
-    public static func argument(_ argument: String) -> CSVInput {
-        argument == "-" ? .standardInput : .path(argument)
-    }
-
-    /// A name for messages: the path, `standard input` or `input`.
-    public var displayName: String {
-        switch self {
-        case .path(let path): return path
-        case .standardInput: return "standard input"
-        case .bytes: return "input"
-        }
-    }
-}
-
-/// Options for `CSVReader`.
-public struct CSVReaderOptions: Sendable {
-    /// The field delimiter: one ASCII byte other than a quote, CR or LF. Default `,`.
-    public var delimiter: UInt8
-    /// How many bytes are read from the input at a time. Memory use is about this plus the
-    /// longest record, whatever the input size.
-    public var chunkSize: Int
-    /// A record longer than this (in bytes) is an error, so an unclosed quote in a large file
-    /// fails fast instead of buffering the rest of the file as one field.
-    public var maxRecordBytes: Int
-
-    public init(delimiter: UInt8 = UInt8(ascii: ","), chunkSize: Int = 64 * 1024, maxRecordBytes: Int = 1 << 20) {
-        self.delimiter = delimiter
-        self.chunkSize = max(1, chunkSize)
-        self.maxRecordBytes = maxRecordBytes
-    }
-
-    /// Checks the delimiter can be used.
-    public static func checkDelimiter(_ byte: UInt8) throws(CSVError) {
-        if byte == UInt8(ascii: "\"") || byte == 0x0A || byte == 0x0D || byte >= 0x80 {
-            throw CSVError(.invalidDelimiter(byte))
-        }
-    }
-}
-
 /// A streaming CSV reader over libcsv.
 ///
 /// - RFC 4180 quoting: delimiters, doubled quotes and line breaks inside quoted fields.
@@ -84,7 +22,9 @@ public struct CSVReaderOptions: Sendable {
 public final class CSVReader {
     public let input: CSVInput
     public let options: CSVReaderOptions
-    /// Called with every chunk of raw bytes read, in order (for example to hash the input).
+    /// Called with every chunk of raw bytes read, in order (for example to hash the input). The
+    /// bytes are the reader's own buffer, valid only during the call (a pointer, not a copy:
+    /// every byte of the input goes through it).
     public var byteObserver: ((UnsafeRawBufferPointer) -> Void)?
     /// Total bytes read from the input so far.
     public private(set) var bytesRead = 0
@@ -95,12 +35,19 @@ public final class CSVReader {
     /// After the end of input: whether the last record ended without a line end.
     public private(set) var finalRecordUnterminated = false
 
+    // Pointers because libcsv needs them: its parser struct at a fixed address, and a context
+    // pointer for its callbacks (the state they write into). Safe because both are allocated and
+    // initialized in `init`, freed only in `deinit`, and handed to libcsv only for the duration
+    // of a `csv_parse` or `csv_fini` call made here.
     private let parser: UnsafeMutablePointer<csv_parser>
     private let state: UnsafeMutablePointer<ParserState>
     private var fileDescriptor: Int32 = -1
     private var closeDescriptor = false
     private var memory: [UInt8] = []
     private var memoryOffset = 0
+    // The chunk buffer that `read(2)` fills and `csv_parse` reads. Safe because it is allocated
+    // in `init` and freed in `deinit`, bytes are written only below `buffer.count` and read only
+    // below `bufferEnd` (`bufferEnd <= buffer.count`).
     private let buffer: UnsafeMutableRawBufferPointer
     private var bufferStart = 0
     private var bufferEnd = 0
@@ -159,6 +106,8 @@ public final class CSVReader {
     /// arrays: the fast path for callers that look at bytes first. The record is valid only
     /// inside `body`. Returns `body`'s result, or `nil` at the end of the input.
     public func withNextRecord<Result>(_ body: (CSVRawRecord) -> Result) throws(CSVError) -> Result? {
+        // A call from inside `body` would move the bytes the lent record points to.
+        precondition(!state.pointee.lending, "CSVReader.withNextRecord called from inside its own body")
         while true {
             // Records completed before an error come first: they precede it in the input.
             if state.pointee.hasPending { return state.pointee.popPending(body) }
@@ -194,6 +143,8 @@ public final class CSVReader {
             try fill()
             return
         }
+        // Safe because `memchr` and `csv_parse` see only `bufferStart..<bufferEnd` (`count`
+        // bytes from `start`; `pieceLength <= count`).
         let base = buffer.baseAddress!
         let start = base + bufferStart
         let count = bufferEnd - bufferStart
@@ -248,7 +199,7 @@ public final class CSVReader {
 
     private func finish() throws(CSVError) {
         finished = true
-        let context = UnsafeMutableRawPointer(state)
+        let context = UnsafeMutableRawPointer(state)  // see `state`
         state.pointee.currentLine = line
         let lastLine = lastByteWasLineFeed ? max(1, line - 1) : line
         let fieldStart = state.pointee.fieldStartLine ?? line
@@ -267,13 +218,16 @@ public final class CSVReader {
         }
         let chunk = options.chunkSize
         repeat {
+            // Safe because both slices lie within `buffer`: `room <= buffer.count - bufferEnd`,
+            // and `count <= room`.
             let room = min(chunk, buffer.count - bufferEnd)
-            let count = try readBytes(into: buffer.baseAddress! + bufferEnd, count: room)
+            let count = try readBytes(
+                into: UnsafeMutableRawBufferPointer(rebasing: buffer[bufferEnd..<(bufferEnd + room)]))
             if count == 0 {
                 atEnd = true
                 break
             }
-            byteObserver?(UnsafeRawBufferPointer(start: buffer.baseAddress! + bufferEnd, count: count))
+            byteObserver?(UnsafeRawBufferPointer(rebasing: buffer[bufferEnd..<(bufferEnd + count)]))
             bufferEnd += count
             bytesRead += count
         } while !startChecked && bufferEnd < 3
@@ -287,257 +241,22 @@ public final class CSVReader {
         }
     }
 
-    private func readBytes(into pointer: UnsafeMutableRawPointer, count: Int) throws(CSVError) -> Int {
+    /// Reads up to `destination.count` bytes into it; 0 at the end of the input.
+    private func readBytes(into destination: UnsafeMutableRawBufferPointer) throws(CSVError) -> Int {
         if fileDescriptor < 0 {
-            let available = min(count, memory.count - memoryOffset)
+            let available = min(destination.count, memory.count - memoryOffset)
             if available <= 0 { return 0 }
-            memory.withUnsafeBytes { source in
-                pointer.copyMemory(from: source.baseAddress! + memoryOffset, byteCount: available)
-            }
+            destination.copyBytes(from: memory[memoryOffset..<(memoryOffset + available)])
             memoryOffset += available
             return available
         }
         while true {
-            let result = read(fileDescriptor, pointer, count)
+            let result = read(fileDescriptor, destination.baseAddress, destination.count)
             if result >= 0 { return result }
             if errno == EINTR { continue }
             throw CSVError(.readFailed(path: input.displayName, reason: errnoDescription()))
         }
     }
-}
-
-// MARK: - libcsv glue
-
-private let rowNotBegun: Int32 = 0
-private let fieldBegun: Int32 = 2
-private let fieldMightHaveEnded: Int32 = 3
-
-/// One record's fields as UTF-8 bytes (already checked to be valid UTF-8), lent to
-/// `CSVReader.withNextRecord`. Valid only inside that call.
-public struct CSVRawRecord {
-    /// 1-based physical line where the record starts.
-    public let line: Int
-    /// Number of fields.
-    public let count: Int
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private let ends: UnsafeBufferPointer<Int>
-    private let firstField: Int
-
-    init(line: Int, count: Int, bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, firstField: Int) {
-        self.line = line
-        self.count = count
-        self.bytes = bytes
-        self.ends = ends
-        self.firstField = firstField
-    }
-
-    /// The bytes of field `index` (0-based).
-    public subscript(index: Int) -> UnsafeBufferPointer<UInt8> {
-        precondition(index >= 0 && index < count, "field index out of range")
-        let field = firstField + index
-        let start = field == 0 ? 0 : ends[field - 1]
-        return UnsafeBufferPointer(rebasing: bytes[start..<ends[field]])
-    }
-
-    /// Field `index` (0-based) as a string.
-    public func string(_ index: Int) -> String {
-        String(decoding: self[index], as: UTF8.self)
-    }
-
-    /// Every field as a string.
-    public var strings: [String] {
-        (0..<count).map(string)
-    }
-}
-
-/// Mutable state the libcsv callbacks write into (passed as the context pointer). A struct behind
-/// a pointer: no reference counting or exclusivity checks on the hot path.
-///
-/// Field bytes go into one growing buffer: first those of complete records not yet handed out,
-/// then those of the record in progress. When every complete record has been handed out and the
-/// buffer holds more than 16 KiB, it is compacted, so it stays near 16 KiB plus one record.
-struct ParserState {
-    struct PendingRecord {
-        var line: Int
-        var firstField: Int
-        var fieldCount: Int
-    }
-
-    var bytes = FlatBuffer<UInt8>()
-    /// End offset in `bytes` of each field.
-    var fieldEnds = FlatBuffer<Int>()
-    var pending: [PendingRecord] = []
-    var pendingHead = 0
-    /// Index in `fieldEnds` of the record in progress's first field.
-    var currentFieldStart = 0
-    var recordBytes = 0
-    var currentLine = 1
-    var recordStartLine: Int?
-    var fieldStartLine: Int?
-    var error: CSVError?
-
-    var currentFieldCount: Int { fieldEnds.count - currentFieldStart }
-
-    var hasPending: Bool { pendingHead < pending.count }
-
-    mutating func popPending<Result>(_ body: (CSVRawRecord) -> Result) -> Result {
-        let record = pending[pendingHead]
-        let result = body(
-            CSVRawRecord(
-                line: record.line, count: record.fieldCount, bytes: bytes.contents, ends: fieldEnds.contents,
-                firstField: record.firstField))
-        pendingHead += 1
-        // Compacting after every record would cost more than it saves: wait for some bytes.
-        if pendingHead == pending.count && bytes.count >= 16 * 1024 { compact() }
-        return result
-    }
-
-    /// Drops the handed-out records' bytes, keeping the record in progress.
-    private mutating func compact() {
-        pending.removeAll(keepingCapacity: true)
-        pendingHead = 0
-        if currentFieldStart > 0 {
-            let byteStart = fieldEnds[currentFieldStart - 1]
-            bytes.removeFirst(byteStart)
-            fieldEnds.removeFirst(currentFieldStart)
-            for index in 0..<fieldEnds.count { fieldEnds[index] -= byteStart }
-        }
-        currentFieldStart = 0
-    }
-
-    mutating func addField(_ pointer: UnsafeMutableRawPointer?, _ length: Int) {
-        if error != nil { return }
-        let field = UnsafeBufferPointer(start: pointer?.assumingMemoryBound(to: UInt8.self), count: length)
-        let offset = firstInvalidUTF8Offset(field)
-        if offset != length {
-            var lineOfByte = fieldStartLine ?? currentLine
-            for byte in field[..<offset] where byte == 0x0A { lineOfByte += 1 }
-            error = CSVError(.invalidUTF8(byteOffset: offset), line: lineOfByte, field: currentFieldCount + 1)
-            return
-        }
-        bytes.append(contentsOf: field)
-        fieldEnds.append(bytes.count)
-        recordBytes += length + 1
-        fieldStartLine = nil
-    }
-
-    mutating func endRecord() {
-        if error != nil { return }
-        pending.append(
-            PendingRecord(
-                line: recordStartLine ?? currentLine, firstField: currentFieldStart, fieldCount: currentFieldCount))
-        currentFieldStart = fieldEnds.count
-        recordStartLine = nil
-        fieldStartLine = nil
-        recordBytes = 0
-    }
-
-    mutating func deallocate() {
-        bytes.deallocate()
-        fieldEnds.deallocate()
-    }
-}
-
-/// A growable buffer of plain values in one allocation, without copy-on-write checks (owned by
-/// one `ParserState`, freed by `deallocate()`).
-struct FlatBuffer<Element: BitwiseCopyable> {
-    private var base: UnsafeMutablePointer<Element>
-    private var capacity: Int
-    private(set) var count = 0
-
-    init() {
-        capacity = 256
-        base = .allocate(capacity: capacity)
-    }
-
-    var contents: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
-
-    subscript(index: Int) -> Element {
-        get { base[index] }
-        nonmutating set { base[index] = newValue }
-    }
-
-    mutating func append(_ element: Element) {
-        if count == capacity { grow(to: count + 1) }
-        base[count] = element
-        count += 1
-    }
-
-    mutating func append(contentsOf elements: UnsafeBufferPointer<Element>) {
-        guard let source = elements.baseAddress, !elements.isEmpty else { return }
-        if count + elements.count > capacity { grow(to: count + elements.count) }
-        (base + count).update(from: source, count: elements.count)
-        count += elements.count
-    }
-
-    /// Drops the first `n` elements, moving the rest to the front.
-    mutating func removeFirst(_ n: Int) {
-        if n < count { memmove(base, base + n, (count - n) * MemoryLayout<Element>.stride) }
-        count -= n
-    }
-
-    private mutating func grow(to minimum: Int) {
-        var newCapacity = capacity * 2
-        while newCapacity < minimum { newCapacity *= 2 }
-        let newBase = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
-        newBase.update(from: base, count: count)
-        base.deallocate()
-        base = newBase
-        capacity = newCapacity
-    }
-
-    func deallocate() {
-        base.deallocate()
-    }
-}
-
-private func csvFieldCallback(_ data: UnsafeMutableRawPointer?, _ length: Int, _ context: UnsafeMutableRawPointer?) {
-    context!.assumingMemoryBound(to: ParserState.self).pointee.addField(data, length)
-}
-
-private func csvRecordCallback(_ terminator: Int32, _ context: UnsafeMutableRawPointer?) {
-    context!.assumingMemoryBound(to: ParserState.self).pointee.endRecord()
-}
-
-private func csvNeverSpace(_ byte: UInt8) -> Int32 { 0 }
-
-/// The offset of the first byte that does not start or continue a valid UTF-8 sequence.
-func firstInvalidUTF8Offset(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-    var index = 0
-    let count = bytes.count
-    // ASCII fast path, eight bytes at a time.
-    if let base = bytes.baseAddress {
-        let raw = UnsafeRawPointer(base)
-        while index + 8 <= count {
-            if raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
-            index += 8
-        }
-    }
-    while index < count && bytes[index] < 0x80 { index += 1 }
-    while index < count {
-        let lead = bytes[index]
-        var length = 0
-        var minimum: UInt32 = 0
-        var scalar: UInt32 = 0
-        switch lead {
-        case 0x00...0x7F:
-            index += 1
-            continue
-        case 0xC2...0xDF: (length, minimum, scalar) = (2, 0x80, UInt32(lead & 0x1F))
-        case 0xE0...0xEF: (length, minimum, scalar) = (3, 0x800, UInt32(lead & 0x0F))
-        case 0xF0...0xF4: (length, minimum, scalar) = (4, 0x10000, UInt32(lead & 0x07))
-        default: return index
-        }
-        if index + length > count { return index }
-        for offset in 1..<length {
-            let byte = bytes[index + offset]
-            if byte & 0xC0 != 0x80 { return index }
-            scalar = scalar << 6 | UInt32(byte & 0x3F)
-        }
-        if scalar < minimum || scalar > 0x10FFFF || (0xD800...0xDFFF).contains(scalar) { return index }
-        index += length
-    }
-    return count
 }
 
 func errnoDescription() -> String {

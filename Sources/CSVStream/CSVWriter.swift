@@ -173,6 +173,8 @@ public final class CSVWriter {
                 bytes.append(contentsOf: [0x22, 0x22])
                 return
             }
+            // Safe because `csv_write` writes at most `capacity` bytes (every byte doubled, plus
+            // two quotes), and `capacity` zero bytes were appended just before for it.
             let capacity = source.count * 2 + 2
             let start = bytes.count
             bytes.append(contentsOf: repeatElement(0, count: capacity))
@@ -193,6 +195,7 @@ public final class CSVWriter {
         var offset = 0
         let total = pending.count
         while offset < total {
+            // Safe because `write(2)` reads `total - offset` bytes from `offset`, within `pending`.
             let result = pending.withUnsafeBytes { raw in
                 posixWrite(fileDescriptor, raw.baseAddress! + offset, total - offset)
             }
@@ -208,6 +211,7 @@ public final class CSVWriter {
     }
 }
 
+/// `write(2)` (the writer's own `write` methods hide the name); the caller bounds the bytes.
 private func posixWrite(_ descriptor: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
     write(descriptor, pointer, count)
 }

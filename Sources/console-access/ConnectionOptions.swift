@@ -84,6 +84,8 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
 }
 
 enum LogSetup {
+    // Safe because only `bootstrap` touches it, called from `makeLogger`, which a command calls
+    // once at the start of its `run`, before it starts any concurrent work.
     nonisolated(unsafe) private static var done = false
 
     static func bootstrap(debug: Bool) {

@@ -18,6 +18,7 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
             was not found; 2 usage or input error; 3 credentials or authorization failure; \
             130 interrupted.
             """,
+        version: ToolVersion.number,
         subcommands: [BatchCommand.self, ModifyCommand.self, ValidateCommand.self, ReviewCommand.self]
     )
 
@@ -25,8 +26,8 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
     static func main() async {
         // One event loop thread does everything: the tool's work is small requests waiting on
         // the network, and with every task, connection and timer on one thread, answers that
-        // arrive together are handled in one wake-up and no task hops threads (about 8% less CPU
-        // in a batch than one loop per core; see BENCHMARKS.md).
+        // arrive together are handled in one wake-up and no task hops threads (less CPU in a
+        // batch than one loop per core: BENCHMARKS.md, "CPU, step by step").
         NIOSingletons.groupLoopCountSuggestion = 1
         // A parent may have started us with signals blocked (children of threads that block
         // them inherit the mask); SIGINT and SIGTERM must reach the graceful stop.
@@ -43,11 +44,13 @@ struct ConsoleAccessCommand: AsyncParsableCommand {
                 // *serial* executor, so wherever the code asks for the generic executor (the
                 // entry of a nonisolated async function, the return from a wait) the runtime
                 // found the task on another executor and enqueued it once more: about one
-                // extra job per API call, a tenth of a batch's CPU. It also needs a runtime
-                // hook that a statically linked binary does not export.)
+                // extra job per API call (measured: BENCHMARKS.md, below "CPU, step by step").
+                // It also needs a runtime hook that a statically linked binary does not export.)
                 let loop = EventLoopTaskExecutor(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
                 try await withTaskExecutorPreference(loop) { try await parseAndRun() }
             } else {
+                // Safe because it runs early in `main`, before any other task starts, as NIO
+                // asks (macOS 14 only: it has no task executor preference).
                 _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
                 try await parseAndRun()
             }

@@ -120,6 +120,14 @@ struct ReviewCommandTests {
         #expect(!result.stderr.contains("action=ListUsers"), "the report needs no listing")
         let names = try FileManager.default.contentsOfDirectory(atPath: pack).sorted()
         #expect(names == ["batch.csv", "credential-report.csv", "manifest.json", "review.csv", "review.json"])
+        let manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pack + "/manifest.json")))
+                as? [String: Any])
+        let version = try await CLI.run(["--version"])
+        #expect(version.status == 0)
+        #expect(
+            manifest["tool_version"] as? String == "console-access "
+                + version.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(!result.output.contains(Self.password))
         for name in names {
             #expect(try String(contentsOfFile: pack + "/" + name, encoding: .utf8).contains(Self.password) == false)

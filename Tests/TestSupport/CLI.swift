@@ -67,6 +67,9 @@ public enum CLI {
         return Running(process: process, directory: dir)
     }
 
+    /// `@unchecked Sendable`: Foundation's `Process` is not declared `Sendable` on every platform.
+    /// Safe because both properties are constants, and only the test that started the process
+    /// uses it (signals it, reads its output, waits for it).
     public final class Running: @unchecked Sendable {
         public let process: Process
         let directory: String

@@ -84,6 +84,9 @@ public final class LocalHTTPServer: Sendable {
     }
 }
 
+/// `@unchecked Sendable`: the channel initializer that adds it is `@Sendable`. Safe because NIO
+/// calls `channelRead` only on the channel's event loop, so `head` and `body` are only ever used
+/// there; the reply callback runs on that loop too and touches only the loop-bound context.
 private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart

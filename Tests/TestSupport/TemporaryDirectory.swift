@@ -1,7 +1,7 @@
 import Foundation
 
 /// A temporary directory removed when the value is deinitialised.
-public final class TemporaryDirectory: @unchecked Sendable {
+public final class TemporaryDirectory: Sendable {
     public let path: String
 
     public init() throws {

@@ -4,6 +4,9 @@ import Foundation
 /// 127.0.0.1 with a generated config: it listens on 127.0.0.1 only, allows `CONNECT` to the
 /// given ports, and may require Basic credentials. Its log (connections and request lines) is
 /// readable with `log`. Stop it with `stop()`.
+///
+/// `@unchecked Sendable`: Foundation's `Process` is not declared `Sendable` on every platform.
+/// Safe because every property is a constant, and only the test that started the proxy uses it.
 public final class TinyProxy: @unchecked Sendable {
     public let port: Int
     public var url: String { "http://127.0.0.1:\(port)" }

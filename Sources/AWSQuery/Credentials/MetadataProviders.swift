@@ -136,12 +136,15 @@ enum IPAddress {
     static func v4(_ text: String) -> [UInt8]? {
         var address = in_addr()
         guard inet_pton(AF_INET, text, &address) == 1 else { return nil }
-        return withUnsafeBytes(of: &address) { Array($0) }
+        let value = UInt32(bigEndian: address.s_addr)
+        return [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
     }
 
     static func v6(_ text: String) -> [UInt8]? {
         var address = in6_addr()
         guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
+        // Safe because it copies exactly the 16 bytes of a local, initialized `in6_addr` (whose
+        // field names differ between C libraries, so no portable field to read them from).
         return withUnsafeBytes(of: &address) { Array($0) }
     }
 }

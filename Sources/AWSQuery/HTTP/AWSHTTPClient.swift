@@ -268,7 +268,7 @@ public final class AWSHTTPClient: HTTPTransport {
             // The handler takes the exchange directly (not through the pipeline's type-erased
             // write) on the channel's event loop, and answers it exactly once whatever happens:
             // a closed connection, a failed socket write (which closes the channel), a timeout.
-            try await withUnsafeThrowingContinuation { continuation in
+            try await withCheckedThrowingContinuation { continuation in
                 let exchange = HTTP1Exchange(
                     head: head, body: body, timeout: timeout, maxResponseBytes: maxBytes,
                     complete: { continuation.resume(with: $0) })
@@ -305,7 +305,7 @@ public final class AWSHTTPClient: HTTPTransport {
                     kind: .invalidRequest,
                     detail: "the value of header \(header.name) contains a control character (CR, LF, ...); refused")
             }
-            if !hasHost && ASCII.equalsIgnoringCase(header.name.utf8, ASCII.bytes("host")) { hasHost = true }
+            if !hasHost && ASCII.equalsIgnoringCase(header.name.utf8, "host".utf8) { hasHost = true }
             headers.add(name: header.name, value: header.value)
         }
         if !hasHost { headers.add(name: "Host", value: url.hostHeader) }
@@ -324,9 +324,9 @@ public final class AWSHTTPClient: HTTPTransport {
 extension AWSHTTPClient {
     /// `Content-Length`, `Connection` and `Transfer-Encoding` are the client's to write.
     static func isFramingHeader(_ name: String) -> Bool {
-        ASCII.equalsIgnoringCase(name.utf8, ASCII.bytes("connection"))
-            || ASCII.equalsIgnoringCase(name.utf8, ASCII.bytes("content-length"))
-            || ASCII.equalsIgnoringCase(name.utf8, ASCII.bytes("transfer-encoding"))
+        ASCII.equalsIgnoringCase(name.utf8, "connection".utf8)
+            || ASCII.equalsIgnoringCase(name.utf8, "content-length".utf8)
+            || ASCII.equalsIgnoringCase(name.utf8, "transfer-encoding".utf8)
     }
 }
 

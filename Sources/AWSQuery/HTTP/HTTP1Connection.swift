@@ -226,15 +226,12 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 body.reserveCapacity(length)
             }
             response = .body(head, body)
-        case (.body(var bytes), .body(let head, var body)):
+        case (.body(let bytes), .body(let head, var body)):
             bodyBytes += bytes.readableBytes
             let limit = exchange?.maxResponseBytes ?? 0
             guard bodyBytes <= limit else { throw tooLarge(limit) }
             response = .awaitingHead  // drops the array's other reference before appending
-            bytes.readWithUnsafeReadableBytes { raw in
-                body.append(contentsOf: raw)
-                return raw.count
-            }
+            body.append(contentsOf: bytes.readableBytesView)
             response = .body(head, body)
         case (.end, .body(let head, let body)):
             let data = HTTPResponseData(status: Int(head.status.code), headers: head.headers, body: body)

@@ -48,10 +48,9 @@ public struct SigningResult: Sendable {
 
 /// AWS Signature Version 4 for header-signed requests: the one signer, used for every call.
 ///
-/// A second, byte-level signer for Query POSTs was measured (2026-12-02, both signers timed
-/// on the same requests in a loop) at 3.9 us per call against 11.2-11.5 us for this one: with
-/// about 1.7 calls per batch row that is about 2.5% of a batch's client CPU, under the 5% that
-/// would justify keeping two, so it went.
+/// A second, byte-level signer for Query POSTs saved less of a batch's client CPU than the 5%
+/// that would justify keeping two, so it went (measured 2026-12-02: BENCHMARKS.md, "Batch on
+/// the NIOHTTP1 wire layer").
 ///
 /// A value type: credentials, region and service are fixed per signer; the clock is a parameter
 /// of `sign`, so tests can pin it.
@@ -149,13 +148,12 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         let scope = SigningKeyScope(
             accessKeyId: accessKeyId, secretHash: secret.hashValue, date: date, region: region, service: service)
         if let bytes = signingKeys.withLockedValue({ $0[scope] }) { return SymmetricKey(data: bytes) }
-        let key = deriveSigningKey(secret: secret, date: date, region: region, service: service)
-        let bytes = key.withUnsafeBytes { Array($0) }
+        let bytes = deriveSigningKey(secret: secret, date: date, region: region, service: service)
         signingKeys.withLockedValue { keys in
             if keys.count >= 16 { keys.removeAll() }
             keys[scope] = bytes
         }
-        return key
+        return SymmetricKey(data: bytes)
     }
 
     /// The keys' bytes (`SymmetricKey` is not `Sendable`).
@@ -300,11 +298,12 @@ public struct SigV4Signer: Sendable, CustomStringConvertible {
         var service: String
     }
 
-    static func deriveSigningKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {
-        func hmac(_ key: SymmetricKey, _ data: String) -> SymmetricKey {
-            SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(data.utf8), using: key))
+    /// The signing key's bytes.
+    static func deriveSigningKey(secret: String, date: String, region: String, service: String) -> [UInt8] {
+        func hmac(_ key: [UInt8], _ data: String) -> [UInt8] {
+            Array(HMAC<SHA256>.authenticationCode(for: Array(data.utf8), using: SymmetricKey(data: key)))
         }
-        let kDate = hmac(SymmetricKey(data: Array("AWS4\(secret)".utf8)), date)
+        let kDate = hmac(Array("AWS4\(secret)".utf8), date)
         let kRegion = hmac(kDate, region)
         let kService = hmac(kRegion, service)
         return hmac(kService, "aws4_request")

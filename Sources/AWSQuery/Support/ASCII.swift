@@ -19,11 +19,6 @@ enum ASCII {
         return false
     }
 
-    /// The bytes of a literal, without copying them.
-    static func bytes(_ literal: StaticString) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
-    }
-
     /// Space or tab.
     static func isBlank(_ byte: UInt8) -> Bool {
         byte == 32 || byte == 9

@@ -22,7 +22,7 @@ public enum ISO8601 {
     }
 
     /// Year, month, day, `T`, hours, minutes, seconds, optional `.mmm`, `Z`; the separators go
-    /// between the date's and the time's fields. Written in place (a batch formats one for every
+    /// between the date's and the time's fields. Written on bytes (a batch formats one for every
     /// request it signs and every report row); a year outside 0...9999 takes the general path.
     static func write(
         _ c: Components, dateSeparator: UInt8?, timeSeparator: UInt8?, milliseconds: Int? = nil
@@ -39,33 +39,32 @@ public enum ISO8601 {
             return digits(fields, separators: separators + ["Z"])
         }
         let count = 16 + (dateSeparator == nil ? 0 : 2) + (timeSeparator == nil ? 0 : 2) + (milliseconds == nil ? 0 : 4)
-        return String(unsafeUninitializedCapacity: count) { out in
-            var offset = 0
-            func put(_ value: Int, _ width: Int, then separator: UInt8?) {
-                var value = value
-                for index in stride(from: offset + width - 1, through: offset, by: -1) {
-                    out[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
-                offset += width
-                if let separator {
-                    out[offset] = separator
-                    offset += 1
-                }
+        var out = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        func put(_ value: Int, _ width: Int, then separator: UInt8?) {
+            var value = value
+            for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                out[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
             }
-            put(c.year, 4, then: dateSeparator)
-            put(c.month, 2, then: dateSeparator)
-            put(c.day, 2, then: UInt8(ascii: "T"))
-            put(c.hour, 2, then: timeSeparator)
-            put(c.minute, 2, then: timeSeparator)
-            if let milliseconds {
-                put(c.second, 2, then: UInt8(ascii: "."))
-                put(milliseconds, 3, then: UInt8(ascii: "Z"))
-            } else {
-                put(c.second, 2, then: UInt8(ascii: "Z"))
+            offset += width
+            if let separator {
+                out[offset] = separator
+                offset += 1
             }
-            return offset
         }
+        put(c.year, 4, then: dateSeparator)
+        put(c.month, 2, then: dateSeparator)
+        put(c.day, 2, then: UInt8(ascii: "T"))
+        put(c.hour, 2, then: timeSeparator)
+        put(c.minute, 2, then: timeSeparator)
+        if let milliseconds {
+            put(c.second, 2, then: UInt8(ascii: "."))
+            put(milliseconds, 3, then: UInt8(ascii: "Z"))
+        } else {
+            put(c.second, 2, then: UInt8(ascii: "Z"))
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `20150830`, the SigV4 credential-scope date.

@@ -11,8 +11,11 @@
 /// answer can exhaust the stack (the tree is walked and freed recursively) or build a tree much
 /// larger than its bytes. Text is kept as read (entities only shrink it), so the body size limit
 /// bounds it.
+///
+/// It reads the answer's array, bounds-checked: an unsafe buffer was faster on parsing alone but
+/// not measurably on a batch (BENCHMARKS.md, "Unsafe code: what the measurements keep").
 struct XMLReader {
-    private let bytes: UnsafeBufferPointer<UInt8>
+    private let bytes: [UInt8]
     private var index = 0
     private var elementCount = 0
 
@@ -27,7 +30,7 @@ struct XMLReader {
         var children: [XMLTree] = []
     }
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
 
@@ -165,11 +168,11 @@ struct XMLReader {
     private func finish(_ frame: Frame) -> XMLTree {
         let qualified = bytes[frame.nameRange]
         let local = qualified.lastIndex(of: UInt8(ascii: ":")).map { qualified[($0 + 1)...] } ?? qualified
-        let name = Self.interned(local) ?? String(decoding: UnsafeBufferPointer(rebasing: local), as: UTF8.self)
+        let name = Self.interned(local) ?? String(decoding: local, as: UTF8.self)
         let trim = !frame.children.isEmpty
         let text: String
         if let owned = frame.text {
-            text = owned.withUnsafeBufferPointer { Self.string($0[...], trimmed: trim) }
+            text = Self.string(owned[...], trimmed: trim)
         } else if let single = frame.single {
             text = Self.string(bytes[single], trimmed: trim)
         } else {
@@ -178,13 +181,13 @@ struct XMLReader {
         return XMLTree(name: name, text: text, children: frame.children)
     }
 
-    private static func string(_ slice: Slice<UnsafeBufferPointer<UInt8>>, trimmed: Bool) -> String {
+    private static func string(_ slice: ArraySlice<UInt8>, trimmed: Bool) -> String {
         var slice = slice
         if trimmed {
             while let first = slice.first, isSpace(first) { slice = slice.dropFirst() }
             while let last = slice.last, isSpace(last) { slice = slice.dropLast() }
         }
-        return String(decoding: UnsafeBufferPointer(rebasing: slice), as: UTF8.self)
+        return String(decoding: slice, as: UTF8.self)
     }
 
     /// A tag name: up to white space, `/` or `>`.
@@ -280,14 +283,14 @@ struct XMLReader {
                 }
                 guard !digits.isEmpty,
                     let value = UInt32(
-                        String(decoding: UnsafeBufferPointer(rebasing: digits), as: UTF8.self), radix: radix),
+                        String(decoding: digits, as: UTF8.self), radix: radix),
                     let scalar = Unicode.Scalar(value), value != 0
                 else {
                     throw error(at: amp, "invalid character reference")
                 }
                 text.append(contentsOf: String(Character(scalar)).utf8)
             } else {
-                switch String(decoding: UnsafeBufferPointer(rebasing: entity), as: UTF8.self) {
+                switch String(decoding: entity, as: UTF8.self) {
                 case "lt": text.append(Self.lt)
                 case "gt": text.append(Self.gt)
                 case "amp": text.append(UInt8(ascii: "&"))
@@ -324,7 +327,7 @@ struct XMLReader {
     /// A name from the input, for an error message: at most `XMLTree.maximumQuotedName` bytes.
     private func string(_ range: Range<Int>) -> String {
         let shown = range.count > XMLTree.maximumQuotedName ? range.prefix(XMLTree.maximumQuotedName) : range[...]
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[shown]), as: UTF8.self)
+        let text = String(decoding: bytes[shown], as: UTF8.self)
         return shown.count < range.count ? text + "…" : text
     }
 
@@ -352,7 +355,7 @@ struct XMLReader {
         return Dictionary(grouping: names.map { (bytes: Array($0.utf8), name: $0) }, by: { $0.bytes.count })
     }()
 
-    private static func interned(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
+    private static func interned(_ bytes: ArraySlice<UInt8>) -> String? {
         guard bytes.count > 15, let candidates = internedNames[bytes.count] else { return nil }
         return candidates.first { $0.bytes.elementsEqual(bytes) }?.name
     }

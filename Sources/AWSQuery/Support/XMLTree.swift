@@ -76,9 +76,7 @@ public struct XMLTree: Sendable, Equatable {
 
     /// Parses a whole document.
     public static func parse(_ bytes: [UInt8]) throws(ParseError) -> XMLTree {
-        try bytes.withUnsafeBufferPointer { (buffer) throws(ParseError) -> XMLTree in
-            var reader = XMLReader(buffer)
-            return try reader.document()
-        }
+        var reader = XMLReader(bytes)
+        return try reader.document()
     }
 }

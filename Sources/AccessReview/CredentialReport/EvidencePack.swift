@@ -1,3 +1,4 @@
+import ConsoleAccess
 import Crypto
 import Foundation
 
@@ -12,7 +13,7 @@ import Foundation
 /// `.DIR.tmp-…` to delete), and an existing `DIR` is never replaced, even one that appeared
 /// during the run.
 public enum EvidencePack {
-    public static let toolVersion = "console-access 0.9.0"
+    public static let toolVersion = ToolVersion.name
     public static let manifestName = "manifest.json"
 
     public struct File: Sendable {
@@ -123,6 +124,8 @@ public enum EvidencePack {
                 Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32
             ) -> Int32
         if let symbol = dlsym(nil, "renameat2") {
+            // Safe because `renameat2` has exactly this C signature (glibc's `<stdio.h>`), and the
+            // strings passed are valid for the call (Swift bridges them for its duration).
             let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
             let renameNoReplaceFlag: UInt32 = 1  // RENAME_NOREPLACE
             let status = renameat2(AT_FDCWD, from, AT_FDCWD, to, renameNoReplaceFlag)

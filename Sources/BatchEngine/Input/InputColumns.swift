@@ -157,14 +157,17 @@ public struct InputColumns: Sendable, Equatable {
         }
     }
 
+    // The fast paths below take a field as `CSVRawRecord` lends it (BENCHMARKS.md, "Parse and
+    // validate": checking plain rows on bytes is what made `validate` fast). Safe because each
+    // reads its buffer only by iterating it, during the call.
+
     /// `enable`, `disable`, `reset`, `onboard`, `offboard` or `reset-password` in any ASCII case,
     /// with nothing around it.
     static func plainAction(_ bytes: UnsafeBufferPointer<UInt8>) -> ConsoleAction? {
         func equals(_ word: StaticString) -> Bool {
-            guard bytes.count == word.utf8CodeUnitCount else { return false }
-            let letters = word.utf8Start
-            for index in 0..<bytes.count where bytes[index] | 0x20 != letters[index] { return false }
-            return true
+            word.withUTF8Buffer { letters in
+                letters.count == bytes.count && zip(bytes, letters).allSatisfy { $0 | 0x20 == $1 }
+            }
         }
         switch bytes.count {
         case 5: return equals("reset") ? .reset : nil
