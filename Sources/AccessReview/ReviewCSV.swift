@@ -5,7 +5,9 @@ import Foundation
 /// The review CSV: one row per user, fixed columns (see `docs/review.md`). Dates are ISO 8601
 /// UTC (`2024-05-01T12:00:00Z`), flags are `true`/`false`, an unknown value is an empty cell.
 /// IAM allows two access keys per user, so each has its own four columns a spreadsheet can
-/// filter on. No column ever holds a secret.
+/// filter on. The counts of active SSH public keys, signing certificates and service-specific
+/// credentials come last (added after the others, so no earlier column moved). No column ever
+/// holds a secret.
 public enum ReviewCSV {
     /// How many access keys get their own columns (IAM's limit per user).
     public static let accessKeyColumns = 2
@@ -20,6 +22,7 @@ public enum ReviewCSV {
             ["access_key_\(n)_id", "access_key_\(n)_status", "access_key_\(n)_created", "access_key_\(n)_last_used"]
         }
         + ["change_password_policy_attached", "inactive", "error"]
+        + ["ssh_keys_active", "certificates_active", "service_credentials_active"]
 
     /// One user's row. `rule` nil (no `--inactive-days`) leaves `inactive` empty.
     public static func fields(_ review: UserReview, rule: InactivityRule?, now: Date) -> [String] {
@@ -59,6 +62,9 @@ public enum ReviewCSV {
             known(flag(review.changePasswordPolicyAttached)),
             rule.map { failed ? "" : flag($0.isInactive(review)) } ?? "",
             error,
+            known(String(review.activeSSHPublicKeys)),
+            known(String(review.activeSigningCertificates)),
+            known(String(review.activeServiceSpecificCredentials)),
         ]
         return fields
     }

@@ -28,6 +28,12 @@ public struct UserReview: Sendable, Equatable {
     /// Sorted by creation date, then id.
     public var accessKeys: [ReviewedAccessKey]
     public var changePasswordPolicyAttached: Bool
+    /// How many of the user's SSH public keys (CodeCommit), X.509 signing certificates and
+    /// service-specific credentials are `Active`: what `disable --revoke` deactivates besides the
+    /// password, the access keys and the MFA devices.
+    public var activeSSHPublicKeys: Int
+    public var activeSigningCertificates: Int
+    public var activeServiceSpecificCredentials: Int
     /// Why the user could not be read completely; nil when it was. The other fields then hold
     /// only what was read before the failure.
     public var error: String?
@@ -36,13 +42,17 @@ public struct UserReview: Sendable, Equatable {
 
     public init(
         user: IAMUser, loginProfile: LoginProfile? = nil, mfaDevices: Int = 0, accessKeys: [ReviewedAccessKey] = [],
-        changePasswordPolicyAttached: Bool = false, error: String? = nil, errorCode: String? = nil
+        changePasswordPolicyAttached: Bool = false, activeSSHPublicKeys: Int = 0, activeSigningCertificates: Int = 0,
+        activeServiceSpecificCredentials: Int = 0, error: String? = nil, errorCode: String? = nil
     ) {
         self.user = user
         self.loginProfile = loginProfile
         self.mfaDevices = mfaDevices
         self.accessKeys = accessKeys
         self.changePasswordPolicyAttached = changePasswordPolicyAttached
+        self.activeSSHPublicKeys = activeSSHPublicKeys
+        self.activeSigningCertificates = activeSigningCertificates
+        self.activeServiceSpecificCredentials = activeServiceSpecificCredentials
         self.error = error
         self.errorCode = errorCode
     }
@@ -84,7 +94,8 @@ public struct InactivityRule: Sendable, Equatable {
 }
 
 /// Reads one user's console and key state: login profile, MFA devices, access keys (each
-/// with its last use) and whether `IAMUserChangePassword` is attached. Each call goes
+/// with its last use), whether `IAMUserChangePassword` is attached, and how many SSH public
+/// keys, signing certificates and service-specific credentials are active. Each call goes
 /// through `RetryingIAM` on the shared `CallExecutor` (retries, rate limiter).
 public struct UserReviewer: Sendable {
     public var iam: RetryingIAM
@@ -100,33 +111,10 @@ public struct UserReviewer: Sendable {
     /// Never throws: a failure is recorded in the result's `error` (cancellation included).
     public func review(_ user: IAMUser) async -> UserReview {
         var review = UserReview(user: user)
-        let name = user.userName
         var step = "iam:GetLoginProfile"
         do {
-            do {
-                review.loginProfile = try await iam.getLoginProfile(userName: name).value
-            } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
-                review.loginProfile = nil  // no console password (a missing user shows at the next call)
-            }
-            step = "iam:ListMFADevices"
-            review.mfaDevices = try await iam.listMFADevices(userName: name).value.count
-            step = "iam:ListAccessKeys"
-            let keys = try await iam.listAccessKeys(userName: name).value
-            step = "iam:GetAccessKeyLastUsed"
-            var reviewed: [ReviewedAccessKey] = []
-            for key in keys {
-                let lastUsed = try await iam.getAccessKeyLastUsed(accessKeyId: key.accessKeyId).value
-                reviewed.append(
-                    ReviewedAccessKey(
-                        accessKeyId: key.accessKeyId, status: key.status, created: key.createDate,
-                        lastUsed: lastUsed.lastUsedDate))
-            }
-            review.accessKeys = reviewed.sorted {
-                ($0.created ?? .distantPast, $0.accessKeyId) < ($1.created ?? .distantPast, $1.accessKeyId)
-            }
-            step = "iam:ListAttachedUserPolicies"
-            let policies = try await iam.listAttachedUserPolicies(userName: name).value
-            review.changePasswordPolicyAttached = policies.contains { $0.policyArn == changePasswordPolicyArn }
+            try await readConsoleAndKeys(user.userName, into: &review, step: &step)
+            try await readOtherCredentials(user.userName, into: &review, step: &step)
         } catch {
             // The code is a row's (`RowFailure`, one mapping for every report); the message names the step.
             review.errorCode = RowFailure(error).code
@@ -140,5 +128,49 @@ public struct UserReviewer: Sendable {
             }
         }
         return review
+    }
+
+    /// The login profile, MFA devices, access keys (with their last use) and the attached
+    /// policy; `step` names the call in flight when one throws.
+    func readConsoleAndKeys(_ name: String, into review: inout UserReview, step: inout String) async throws {
+        step = "iam:GetLoginProfile"
+        do {
+            review.loginProfile = try await iam.getLoginProfile(userName: name).value
+        } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
+            review.loginProfile = nil  // no console password (a missing user shows at the next call)
+        }
+        step = "iam:ListMFADevices"
+        review.mfaDevices = try await iam.listMFADevices(userName: name).value.count
+        step = "iam:ListAccessKeys"
+        let keys = try await iam.listAccessKeys(userName: name).value
+        step = "iam:GetAccessKeyLastUsed"
+        var reviewed: [ReviewedAccessKey] = []
+        for key in keys {
+            let lastUsed = try await iam.getAccessKeyLastUsed(accessKeyId: key.accessKeyId).value
+            reviewed.append(
+                ReviewedAccessKey(
+                    accessKeyId: key.accessKeyId, status: key.status, created: key.createDate,
+                    lastUsed: lastUsed.lastUsedDate))
+        }
+        review.accessKeys = reviewed.sorted {
+            ($0.created ?? .distantPast, $0.accessKeyId) < ($1.created ?? .distantPast, $1.accessKeyId)
+        }
+        step = "iam:ListAttachedUserPolicies"
+        let policies = try await iam.listAttachedUserPolicies(userName: name).value
+        review.changePasswordPolicyAttached = policies.contains { $0.policyArn == changePasswordPolicyArn }
+    }
+
+    /// How many SSH public keys, signing certificates and service-specific credentials are
+    /// active (every page of each list).
+    func readOtherCredentials(_ name: String, into review: inout UserReview, step: inout String) async throws {
+        step = "iam:ListSSHPublicKeys"
+        review.activeSSHPublicKeys = try await iam.listSSHPublicKeys(userName: name).value
+            .filter { $0.status == .active }.count
+        step = "iam:ListSigningCertificates"
+        review.activeSigningCertificates = try await iam.listSigningCertificates(userName: name).value
+            .filter { $0.status == .active }.count
+        step = "iam:ListServiceSpecificCredentials"
+        review.activeServiceSpecificCredentials = try await iam.listServiceSpecificCredentials(userName: name).value
+            .filter { $0.status == .active }.count
     }
 }

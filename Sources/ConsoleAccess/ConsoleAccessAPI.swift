@@ -89,8 +89,10 @@ public struct ModifyRequest: Sendable {
     public var action: ConsoleAction
     /// Required for `.enable` and `.reset`.
     public var password: Password?
-    /// With `.disable`: also set every active access key `Inactive`.
-    public var deactivateAccessKeys: Bool
+    /// With `.disable`: what to revoke (default: the console password only).
+    public var revoke: RevokeKinds
+    /// With `.restore`: what to bring back.
+    public var restore: RestoreList
     /// With `.enable`: a user who already has a login profile gets the new password too.
     public var resetExisting: Bool
     /// With `.enable`/`.reset`: keep retrying while the user does not exist yet, within this window.
@@ -100,14 +102,16 @@ public struct ModifyRequest: Sendable {
     public var retry: RetryPolicy
 
     public init(
-        user: String, action: ConsoleAction, password: Password? = nil, deactivateAccessKeys: Bool = false,
+        user: String, action: ConsoleAction, password: Password? = nil, revoke: RevokeKinds = .console,
+        restore: RestoreList = RestoreList(console: false, credentials: []),
         resetExisting: Bool = false, waitForUser: UserWait = .none,
         aws: AWSConfiguration = AWSConfiguration(), retry: RetryPolicy = RetryPolicy()
     ) {
         self.user = user
         self.action = action
         self.password = password
-        self.deactivateAccessKeys = deactivateAccessKeys
+        self.revoke = revoke
+        self.restore = restore
         self.resetExisting = resetExisting
         self.waitForUser = waitForUser
         self.aws = aws
@@ -187,7 +191,9 @@ public enum ConsoleAccessAPI {
             outcome = await service.reset(
                 user: request.user, password: request.password ?? Password(""), waitForUser: request.waitForUser)
         case .disable:
-            outcome = await service.disable(user: request.user, deactivateAccessKeys: request.deactivateAccessKeys)
+            outcome = await service.disable(user: request.user, revoke: request.revoke)
+        case .restore:
+            outcome = await service.restore(user: request.user, list: request.restore, password: request.password)
         }
         return ModifyResult(outcome: outcome, caller: service.caller, notes: connected.notes, setupError: nil)
     }

@@ -67,6 +67,9 @@ public struct ConsoleAccessService: Sendable {
             if let caller, let callerUserNameKey, user.lowercased() == callerUserNameKey {
                 return .selfDisable(callerArn: caller.arn)
             }
+        case .restore:
+            // Its password, when it lists `console`, is checked by `restore` (as enable's).
+            break
         }
         return nil
     }
@@ -78,76 +81,6 @@ public struct ConsoleAccessService: Sendable {
         var outcome = await ledger.recording { await steps(ledger) }
         outcome.attempts = ledger.attempts
         return outcome
-    }
-
-    // MARK: Disable
-
-    /// Deletes the login profile. No profile is `unchanged`; no user is `not-found`. With
-    /// `deactivateAccessKeys`, every active access key is then set `Inactive` (never deleted).
-    public func disable(user: String, deactivateAccessKeys: Bool = false) async -> Outcome {
-        await counted { ledger in await disableSteps(user: user, deactivateAccessKeys: deactivateAccessKeys, ledger) }
-    }
-
-    private func disableSteps(user: String, deactivateAccessKeys: Bool, _ ledger: CallLedger) async -> Outcome {
-        var outcome = Outcome(user: user, action: .disable, status: .changed)
-        if let refusal = localProblem(user: user, action: .disable, password: nil) {
-            return refused(outcome, refusal)
-        }
-        var notes: [String] = []
-        var pending: String? = "DeleteLoginProfile"
-        // A lost answer followed by NoSuchEntity: the profile is gone, by this run or before it.
-        var deletedUncertain = false
-        do {
-            do {
-                let deleted = try await iam.deleteLoginProfile(userName: user)
-                pending = nil
-                outcome.requestId = deleted.requestId
-                outcome.changes.append(.profileDeleted)
-            } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
-                pending = nil
-                // No profile, or no user? GetUser tells them apart.
-                do {
-                    let found = try await iam.getUser(userName: user)
-                    outcome.requestId = found.requestId
-                    if ledger.tracking("DeleteLoginProfile").answerLost {
-                        deletedUncertain = true
-                        notes.append(
-                            "no login profile now (console access disabled); an answer to DeleteLoginProfile was lost, so whether this run deleted it or it was already gone cannot be known"
-                        )
-                    } else {
-                        notes.append("no login profile (console access already disabled)")
-                    }
-                } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
-                    return notFound(outcome, error, wait: .none, waited: nil)
-                }
-            }
-            if deactivateAccessKeys {
-                let keys = try await iam.listAccessKeys(userName: user)
-                outcome.requestId = keys.requestId
-                for key in keys.value where key.status == .active {
-                    let updated = try await iam.updateAccessKey(
-                        userName: user, accessKeyId: key.accessKeyId, status: .inactive)
-                    outcome.requestId = updated.requestId
-                    outcome.deactivatedKeys.append(key.accessKeyId)
-                }
-                if !outcome.deactivatedKeys.isEmpty {
-                    outcome.changes.append(.accessKeysDeactivated)
-                } else {
-                    notes.append("no active access keys")
-                }
-            }
-            // Most likely this run's lost request deleted it: reported `changed`, the doubt in detail.
-            outcome.status = outcome.changes.isEmpty && !deletedUncertain ? .unchanged : .changed
-            outcome.detail = ([Self.describe(outcome.changes, keys: outcome.deactivatedKeys)] + notes)
-                .filter { !$0.isEmpty }.joined(separator: "; ")
-            return outcome
-        } catch {
-            var failure = failed(outcome, error)
-            if let pending, ledger.tracking(pending).answerLost {
-                failure.detail = Self.unknownAfterLostAnswer(pending)
-            }
-            return failure
-        }
     }
 
     // MARK: Helpers
@@ -170,7 +103,7 @@ public struct ConsoleAccessService: Sendable {
         outcome.message = failure.message
         outcome.requestId = failure.requestId ?? outcome.requestId
         outcome.httpStatus = failure.httpStatus ?? outcome.httpStatus
-        let done = Self.describe(outcome.changes, keys: outcome.deactivatedKeys)
+        let done = Self.describe(outcome.changes, revoked: outcome.revoked + outcome.reactivated)
         outcome.detail = done.isEmpty ? "nothing was changed" : "done before the failure: \(done)"
         return outcome
     }
@@ -180,10 +113,13 @@ public struct ConsoleAccessService: Sendable {
         "an answer to \(action) was lost and its retries failed: whether IAM applied it is unknown (check the user before rerunning)"
     }
 
-    static func describe(_ changes: [Change], keys: [String] = []) -> String {
+    /// The changes in words, each deactivation with the ids it deactivated:
+    /// `login profile deleted, access keys deactivated: AKIA1 AKIA2`.
+    static func describe(_ changes: [Change], revoked: [RevokedCredential] = []) -> String {
         changes.map { change in
-            change == .accessKeysDeactivated
-                ? "access keys deactivated: \(keys.joined(separator: " "))" : change.rawValue
+            guard let kind = change.credentialKind else { return change.rawValue }
+            let ids = revoked.filter { $0.kind == kind }.map(\.id)
+            return "\(change.rawValue): \(ids.joined(separator: " "))"
         }.joined(separator: ", ")
     }
 }

@@ -27,7 +27,7 @@ extension ConsoleAccessService {
         }
     }
 
-    private func enableSteps(
+    func enableSteps(
         user: String, password: Password, resetExisting: Bool, waitForUser: UserWait, _ ledger: CallLedger
     ) async -> Outcome {
         var outcome = Outcome(user: user, action: .enable, status: .changed)

@@ -9,9 +9,13 @@ public enum ConsoleAction: String, Sendable, Codable, CaseIterable {
     case disable
     /// Set a new temporary console password on an existing login profile; never creates one.
     case reset
+    /// Undo an offboarding: reactivate the credentials a row lists by id and, when it lists
+    /// `console`, enable console access again (as `enable`, with a temporary password).
+    case restore
 
-    /// Reset and enable rows carry a password (the row's own or a generated one).
-    public var takesPassword: Bool { self != .disable }
+    /// Reset and enable rows carry a password (the row's own or a generated one); a restore row
+    /// does when it lists `console`.
+    public var takesPassword: Bool { self == .enable || self == .reset }
 }
 
 /// One thing a call changed (or, in a dry run, would change).
@@ -21,6 +25,43 @@ public enum Change: String, Sendable, Codable, Equatable {
     case policyAttached = "IAMUserChangePassword attached"
     case profileDeleted = "login profile deleted"
     case accessKeysDeactivated = "access keys deactivated"
+    case sshKeysDeactivated = "SSH public keys deactivated"
+    case certificatesDeactivated = "signing certificates deactivated"
+    case serviceCredentialsDeactivated = "service-specific credentials deactivated"
+    case mfaDeactivated = "MFA devices deactivated"
+    case accessKeysReactivated = "access keys reactivated"
+    case sshKeysReactivated = "SSH public keys reactivated"
+    case certificatesReactivated = "signing certificates reactivated"
+    case serviceCredentialsReactivated = "service-specific credentials reactivated"
+
+    /// What deactivating credentials of `kind` changed (nil for the console: its profile is deleted).
+    static func deactivated(_ kind: CredentialKind) -> Change? {
+        switch kind {
+        case .console: return nil
+        case .keys: return .accessKeysDeactivated
+        case .ssh: return .sshKeysDeactivated
+        case .certs: return .certificatesDeactivated
+        case .serviceCredentials: return .serviceCredentialsDeactivated
+        case .mfa: return .mfaDeactivated
+        }
+    }
+
+    /// What reactivating credentials of `kind` changed (nil for the console and MFA devices,
+    /// which are not reactivated by id).
+    static func reactivated(_ kind: CredentialKind) -> Change? {
+        switch kind {
+        case .console, .mfa: return nil
+        case .keys: return .accessKeysReactivated
+        case .ssh: return .sshKeysReactivated
+        case .certs: return .certificatesReactivated
+        case .serviceCredentials: return .serviceCredentialsReactivated
+        }
+    }
+
+    /// The credential kind this change deactivated or reactivated, if it is one.
+    var credentialKind: CredentialKind? {
+        CredentialKind.allCases.first { Change.deactivated($0) == self || Change.reactivated($0) == self }
+    }
 }
 
 /// How a row ended.
@@ -60,13 +101,21 @@ public struct Outcome: Sendable, Equatable {
     public var attempts: Int
     /// The HTTP status of the failure, if any.
     public var httpStatus: Int?
+    /// Credentials deactivated (or, planned, that would be), by kind and id, in order.
+    public var revoked: [RevokedCredential]
+    /// Credentials reactivated by a restore (or, planned, that would be), by kind and id.
+    public var reactivated: [RevokedCredential]
+    /// Kinds whose revoking failed (the row is then `failed`; the other kinds were still tried).
+    public var credentialFailures: [CredentialFailure]
+
     /// Access key ids deactivated, when asked to.
-    public var deactivatedKeys: [String]
+    public var deactivatedKeys: [String] { revoked.filter { $0.kind == .keys }.map(\.id) }
 
     public init(
         user: String, action: ConsoleAction, status: OutcomeStatus, changes: [Change] = [], detail: String = "",
         errorCode: String? = nil, message: String? = nil, requestId: String? = nil, attempts: Int = 0,
-        httpStatus: Int? = nil, deactivatedKeys: [String] = []
+        httpStatus: Int? = nil, revoked: [RevokedCredential] = [], reactivated: [RevokedCredential] = [],
+        credentialFailures: [CredentialFailure] = []
     ) {
         self.user = user
         self.action = action
@@ -78,7 +127,9 @@ public struct Outcome: Sendable, Equatable {
         self.requestId = requestId
         self.attempts = attempts
         self.httpStatus = httpStatus
-        self.deactivatedKeys = deactivatedKeys
+        self.revoked = revoked
+        self.reactivated = reactivated
+        self.credentialFailures = credentialFailures
     }
 
     /// True when IAM took the row's password: a login profile was created or its password reset

@@ -31,7 +31,10 @@ public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidUserName(let problem): problem.description
-        case .missingPassword(let action): "\(action.rawValue) needs a password"
+        case .missingPassword(let action):
+            action == .restore
+                ? "restore needs a password to enable console access again (give one, or use --generate-passwords)"
+                : "\(action.rawValue) needs a password"
         case .invalidPassword(let problem): problem.description
         case .passwordPolicy(let violations): "password rejected: " + violations.joined(separator: "; ")
         case .selfDisable(let arn): "refusing to disable the console access of the identity running this tool (\(arn))"

@@ -58,10 +58,7 @@ struct BatchCommand: AsyncParsableCommand {
         help: ArgumentHelp("The field delimiter: one character, or tab, comma, semicolon, pipe.", valueName: "char"))
     var delimiter: DelimiterArgument = .comma
 
-    @Flag(
-        name: .customLong("deactivate-access-keys"),
-        help: "For disable rows: also set every active access key Inactive (never deleted).")
-    var deactivateAccessKeys = false
+    @OptionGroup var revoke: RevokeOptions
 
     @Option(
         name: .customLong("generate-passwords"),
@@ -69,6 +66,13 @@ struct BatchCommand: AsyncParsableCommand {
             "Enable and reset rows with no password get a generated one (meets the account password policy, 20+ characters), written with the user and line to this new file (mode 0600) once IAM has set it (not for a user who already had console access). Never in the report or logs.",
             valueName: "file"))
     var generatePasswords: String?
+
+    @Option(
+        name: .customLong("emit-restore"),
+        help: ArgumentHelp(
+            "Write, as the run goes, a batch file that undoes exactly what its disable rows change: restore rows listing the credentials deactivated (and console when a login profile was deleted). A new file, mode 0600, flushed per row; run it later with batch (and --generate-passwords for console access).",
+            valueName: "file"))
+    var emitRestore: String?
 
     @Option(
         name: .customLong("max-disable"),
@@ -93,6 +97,14 @@ struct BatchCommand: AsyncParsableCommand {
         if let generatePasswords, generatePasswords == report || generatePasswords == "-" {
             throw ValidationError("--generate-passwords needs its own file (not the report, not standard output)")
         }
+        if let emitRestore {
+            if emitRestore == "-" || [report, input, generatePasswords].contains(emitRestore) {
+                throw ValidationError(
+                    "--emit-restore needs its own file (not the report, the input, the password file or standard output)"
+                )
+            }
+            if dryRun { throw ValidationError("--emit-restore records what a run changes; a dry run changes nothing") }
+        }
     }
 
     func run() async throws {
@@ -100,10 +112,10 @@ struct BatchCommand: AsyncParsableCommand {
         let configuration = BatchConfiguration(
             input: .argument(input), reportPath: report, inputOptions: BatchInputOptions(delimiter: delimiter.byte),
             options: RunOptions(
-                concurrency: pacing.concurrency, dryRun: dryRun, deactivateAccessKeys: deactivateAccessKeys,
+                concurrency: pacing.concurrency, dryRun: dryRun, revoke: revoke.kinds,
                 resetExisting: change.resetExisting, waitForUser: change.userWait),
             strict: strict, resume: resume, retry: try pacing.retryPolicy(), maxRate: pacing.maxRate,
-            maxDisable: maxDisable, generatePasswordsPath: generatePasswords,
+            maxDisable: maxDisable, generatePasswordsPath: generatePasswords, emitRestorePath: emitRestore,
             aws: try connection.awsConfiguration(logger: logger))
 
         let stop = StopController()

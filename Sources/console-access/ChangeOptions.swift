@@ -33,3 +33,44 @@ struct WaitDuration: ExpressibleByArgument, Sendable {
 
     var defaultValueDescription: String { duration == .zero ? "0 (no wait)" : "\(duration)" }
 }
+
+/// What disable revokes: `--revoke` and its older spelling `--deactivate-access-keys`, shared by
+/// `batch` and `modify`.
+struct RevokeOptions: ParsableArguments {
+    @Option(
+        name: .customLong("revoke"),
+        help: ArgumentHelp(
+            "Disable: what to revoke, comma-separated from console, keys, ssh, certs, service-credentials, mfa, or all. Credentials are set Inactive (MFA devices deactivated), never deleted; the login profile is deleted. Default: console.",
+            valueName: "kinds"))
+    var revoke: RevokeArgument?
+
+    @Flag(
+        name: .customLong("deactivate-access-keys"),
+        help: "Disable: the same as --revoke console,keys.")
+    var deactivateAccessKeys = false
+
+    func validate() throws {
+        if revoke != nil && deactivateAccessKeys {
+            throw ValidationError(
+                "give --revoke or --deactivate-access-keys (the same as --revoke console,keys), not both")
+        }
+    }
+
+    /// True when either option was given.
+    var given: Bool { revoke != nil || deactivateAccessKeys }
+
+    var kinds: RevokeKinds {
+        if deactivateAccessKeys { return .consoleAndKeys }
+        return revoke?.kinds ?? .console
+    }
+}
+
+/// A `--revoke` value, checked when parsed.
+struct RevokeArgument: ExpressibleByArgument, Sendable {
+    var kinds: RevokeKinds
+
+    init?(argument: String) {
+        guard let kinds = try? RevokeKinds(parsing: argument) else { return nil }
+        self.kinds = kinds
+    }
+}

@@ -36,10 +36,7 @@ struct ModifyCommand: AsyncParsableCommand {
 
     @OptionGroup var passwordOptions: PasswordOptions
 
-    @Flag(
-        name: .customLong("deactivate-access-keys"),
-        help: "With --disable: also set every active access key of the user Inactive (never deleted).")
-    var deactivateAccessKeys = false
+    @OptionGroup var revoke: RevokeOptions
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -60,8 +57,9 @@ struct ModifyCommand: AsyncParsableCommand {
         if disable && passwordOptions.sourceCount > 0 {
             throw ValidationError("--disable takes no password")
         }
-        if deactivateAccessKeys && !disable {
-            throw ValidationError("--deactivate-access-keys goes with --disable")
+        if revoke.given && !disable {
+            throw ValidationError(
+                "--\(revoke.deactivateAccessKeys ? "deactivate-access-keys" : "revoke") goes with --disable")
         }
         if change.resetExisting && !enable {
             throw ValidationError("--reset-existing goes with --enable (--reset always sets the password)")
@@ -76,7 +74,7 @@ struct ModifyCommand: AsyncParsableCommand {
         let password = try passwordOptions.resolve()
         let request = ModifyRequest(
             user: user, action: enable ? .enable : reset ? .reset : .disable, password: password,
-            deactivateAccessKeys: deactivateAccessKeys, resetExisting: change.resetExisting,
+            revoke: revoke.kinds, resetExisting: change.resetExisting,
             waitForUser: change.userWait, aws: try connection.awsConfiguration(logger: logger))
         let result = await ConsoleAccessAPI.modify(request)
         for note in result.notes { printError("note: \(note)") }
@@ -116,6 +114,7 @@ struct ModifyJSON: Encodable {
     let requestId: String?
     let attempts: Int
     let deactivatedKeys: [String]
+    let revoked: [RevokedCredential]
     let callerArn: String?
     let notes: [String]
     let exitCode: Int32
@@ -132,13 +131,14 @@ struct ModifyJSON: Encodable {
         requestId = result.setupError?.requestId ?? outcome.requestId
         attempts = outcome.attempts
         deactivatedKeys = outcome.deactivatedKeys
+        revoked = outcome.revoked
         callerArn = result.caller?.arn
         notes = result.notes
         exitCode = result.exitStatus.rawValue
     }
 
     enum CodingKeys: String, CodingKey {
-        case user, action, status, changes, detail, message, attempts, notes
+        case user, action, status, changes, detail, message, attempts, notes, revoked
         case errorCode = "error_code"
         case requestId = "request_id"
         case deactivatedKeys = "deactivated_keys"

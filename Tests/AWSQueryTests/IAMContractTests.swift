@@ -30,6 +30,10 @@ protocol IAMSeeder: Sendable {
     func createUser(_ name: String, path: String) async throws
     func createLoginProfile(_ name: String) async throws
     func createAccessKey(_ name: String) async throws -> String
+    func uploadSSHPublicKey(_ name: String) async throws -> String
+    func uploadSigningCertificate(_ name: String) async throws -> String
+    /// Binds a new virtual MFA device named `device` to the user; returns its serial number.
+    func enableMFADevice(_ name: String, device: String) async throws -> String
 }
 
 struct InMemorySeeder: IAMSeeder {
@@ -37,6 +41,11 @@ struct InMemorySeeder: IAMSeeder {
     func createUser(_ name: String, path: String) async throws { await iam.addUser(name, path: path) }
     func createLoginProfile(_ name: String) async throws { await iam.addLoginProfile(name) }
     func createAccessKey(_ name: String) async throws -> String { await iam.addAccessKey(name) }
+    func uploadSSHPublicKey(_ name: String) async throws -> String { await iam.addSSHPublicKey(name) }
+    func uploadSigningCertificate(_ name: String) async throws -> String { await iam.addSigningCertificate(name) }
+    func enableMFADevice(_ name: String, device: String) async throws -> String {
+        await iam.addMFADevice(name, device: device)
+    }
 }
 
 struct MotoSeeder: IAMSeeder {
@@ -46,6 +55,13 @@ struct MotoSeeder: IAMSeeder {
         try await admin.createLoginProfile(name, password: "Seeded-Passw0rd!")
     }
     func createAccessKey(_ name: String) async throws -> String { try await admin.createAccessKey(name).accessKeyId }
+    func uploadSSHPublicKey(_ name: String) async throws -> String { try await admin.uploadSSHPublicKey(name) }
+    func uploadSigningCertificate(_ name: String) async throws -> String {
+        try await admin.uploadSigningCertificate(name)
+    }
+    func enableMFADevice(_ name: String, device: String) async throws -> String {
+        try await admin.enableVirtualMFA(name, device: device)
+    }
 }
 
 /// The same cases against the in-memory IAM and against moto: the answers the core relies on
@@ -83,6 +99,16 @@ struct IAMContractTests {
             }
             await expectCode(.noSuchEntity, status: 404) { _ = try await iam.deleteLoginProfile(userName: ghost) }
             await expectCode(.noSuchEntity, status: 404) { _ = try await iam.listAccessKeys(userName: ghost) }
+            await expectCode(.noSuchEntity, status: 404) { _ = try await iam.listSSHPublicKeys(userName: ghost) }
+            await expectCode(.noSuchEntity, status: 404) { _ = try await iam.listSigningCertificates(userName: ghost) }
+            await expectCode(.noSuchEntity, status: 404) {
+                _ = try await iam.updateSSHPublicKey(
+                    userName: ghost, sshPublicKeyId: "APKA0000000000000000", status: .inactive)
+            }
+            await expectCode(.noSuchEntity, status: 404) {
+                _ = try await iam.deactivateMFADevice(
+                    userName: ghost, serialNumber: "arn:aws:iam::123456789012:mfa/\(ghost)")
+            }
         }
     }
 
@@ -184,6 +210,85 @@ struct IAMContractTests {
             #expect(text.contains("\n\(user),"))
             #expect(report.generatedTime != nil)
             await expectCode(.noSuchEntity, status: 404) { _ = try await iam.getUser(userName: user + "-x") }
+        }
+    }
+}
+
+// The credentials offboarding deactivates besides access keys (service-specific credentials,
+// which moto does not implement, are in IAMCredentialWireTests).
+extension IAMContractTests {
+    @Test(
+        "SSH public keys are listed (all of them), set Inactive, and an unknown id is NoSuchEntity",
+        arguments: IAMBackend.all)
+    func sshPublicKeys(backend: IAMBackend) async throws {
+        try await backend.run { iam, seed in
+            let user = Moto.uniqueName("ssh")
+            try await seed.createUser(user, path: "/")
+            #expect(try await iam.listSSHPublicKeys(userName: user).value.isEmpty)
+            var ids: [String] = []
+            for _ in 0..<3 { ids.append(try await seed.uploadSSHPublicKey(user)) }
+            let keys = try await iam.listSSHPublicKeys(userName: user).value
+            #expect(Set(keys.map(\.sshPublicKeyId)) == Set(ids))
+            #expect(keys.allSatisfy { $0.status == .active && $0.userName == user && $0.uploadDate != nil })
+            _ = try await iam.updateSSHPublicKey(userName: user, sshPublicKeyId: ids[0], status: .inactive)
+            // Setting the status it has already succeeds (a retry is harmless).
+            _ = try await iam.updateSSHPublicKey(userName: user, sshPublicKeyId: ids[0], status: .inactive)
+            let after = try await iam.listSSHPublicKeys(userName: user).value
+            #expect(after.first { $0.sshPublicKeyId == ids[0] }?.status == .inactive)
+            #expect(after.filter { $0.status == .active }.count == 2)
+            await expectCode(.noSuchEntity, status: 404) {
+                _ = try await iam.updateSSHPublicKey(
+                    userName: user, sshPublicKeyId: "APKA0000000000000000", status: .inactive)
+            }
+        }
+    }
+
+    @Test(
+        "signing certificates are listed (without bodies), set Inactive and Active again; an unknown id is NoSuchEntity",
+        arguments: IAMBackend.all)
+    func signingCertificates(backend: IAMBackend) async throws {
+        try await backend.run { iam, seed in
+            let user = Moto.uniqueName("cert")
+            try await seed.createUser(user, path: "/")
+            #expect(try await iam.listSigningCertificates(userName: user).value.isEmpty)
+            // IAM's (and moto's) quota is two certificates per user.
+            let ids = [try await seed.uploadSigningCertificate(user), try await seed.uploadSigningCertificate(user)]
+            let certificates = try await iam.listSigningCertificates(userName: user).value
+            #expect(Set(certificates.map(\.certificateId)) == Set(ids))
+            #expect(certificates.allSatisfy { $0.status == .active && $0.userName == user && $0.uploadDate != nil })
+            _ = try await iam.updateSigningCertificate(userName: user, certificateId: ids[1], status: .inactive)
+            var after = try await iam.listSigningCertificates(userName: user).value
+            #expect(after.first { $0.certificateId == ids[1] }?.status == .inactive)
+            #expect(after.first { $0.certificateId == ids[0] }?.status == .active)
+            _ = try await iam.updateSigningCertificate(userName: user, certificateId: ids[1], status: .active)
+            after = try await iam.listSigningCertificates(userName: user).value
+            #expect(after.allSatisfy { $0.status == .active })
+            await expectCode(.noSuchEntity, status: 404) {
+                _ = try await iam.updateSigningCertificate(
+                    userName: user, certificateId: String(repeating: "0", count: 32), status: .inactive)
+            }
+        }
+    }
+
+    @Test(
+        "deactivating an MFA device unbinds it from the user; a second time is NoSuchEntity",
+        arguments: IAMBackend.all)
+    func mfaDeactivation(backend: IAMBackend) async throws {
+        try await backend.run { iam, seed in
+            let user = Moto.uniqueName("mfa")
+            try await seed.createUser(user, path: "/")
+            let first = try await seed.enableMFADevice(user, device: user)
+            let second = try await seed.enableMFADevice(user, device: user + "-b")
+            let devices = try await iam.listMFADevices(userName: user).value
+            #expect(Set(devices.map(\.serialNumber)) == [first, second])
+            #expect(devices.allSatisfy { $0.userName == user })
+            _ = try await iam.deactivateMFADevice(userName: user, serialNumber: first)
+            #expect(try await iam.listMFADevices(userName: user).value.map(\.serialNumber) == [second])
+            await expectCode(.noSuchEntity, status: 404) {
+                _ = try await iam.deactivateMFADevice(userName: user, serialNumber: first)
+            }
+            _ = try await iam.deactivateMFADevice(userName: user, serialNumber: second)
+            #expect(try await iam.listMFADevices(userName: user).value.isEmpty)
         }
     }
 }

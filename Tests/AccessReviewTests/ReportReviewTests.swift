@@ -76,7 +76,7 @@ struct ReportReviewTests {
         let path = "/" + Moto.uniqueName("report") + "/"
         let tag = String(UUID().uuidString.prefix(6).lowercased())
         var used: String { "used-\(tag)" }  // console used 2 days ago
-        var stale: String { "stale-\(tag)" }  // console used 131 days ago
+        var stale: String { "stale-\(tag)" }  // console used 131 days ago; an SSH key, a certificate
         var never: String { "never-\(tag)" }  // never signed in, password set 200 days ago
         var fresh: String { "fresh-\(tag)" }  // never signed in, password set now; MFA
         var nothing: String { "nothing-\(tag)" }  // no password, no key
@@ -90,6 +90,8 @@ struct ReportReviewTests {
                 try await admin.createLoginProfile(user, password: "Report-Secret-Passw0rd!")
             }
             _ = try await admin.enableVirtualMFA(fresh)
+            _ = try await admin.uploadSSHPublicKey(stale)
+            _ = try await admin.uploadSigningCertificate(stale)
             let key = try await admin.createAccessKey(oneKey).accessKeyId
             _ = try await admin.createAccessKey(twoKeys)
             let second = try await admin.createAccessKey(twoKeys).accessKeyId
@@ -131,7 +133,7 @@ struct ReportReviewTests {
         try await Moto.withSession { _, admin, _ in
             let key = try await fixture.setUp(admin)
             let proxy = try await RecordingProxy.start(
-                upstream: Moto.endpoint!, rewrite: { fixture.rewrite(now: now)($0, $1) })
+                upstream: Moto.endpoint!, rewrite: MotoGaps.filling { fixture.rewrite(now: now)($0, $1) })
             defer { Task { await proxy.stop() } }
             var config = configuration(proxy.url, path: fixture.path, now: now)
             config.output = dir.path + "/review.csv"
@@ -168,9 +170,11 @@ struct ReportReviewTests {
             #expect(summary.states?["no_access"] == 1)
             #expect(summary.reportGenerated != nil)
             #expect(result.notes.contains { $0.hasPrefix("credential report generated ") })
-            let reportCalls = proxy.actions.filter {
-                !["ListAccessKeys", "ListMFADevices", "GetLoginProfile", "ListAttachedUserPolicies"].contains($0)
-            }
+            let detailCalls = [
+                "ListAccessKeys", "ListMFADevices", "GetLoginProfile", "ListAttachedUserPolicies", "ListSSHPublicKeys",
+                "ListServiceSpecificCredentials",
+            ]
+            let reportCalls = proxy.actions.filter { !detailCalls.contains($0) }
             #expect(reportCalls.count <= 5, "\(reportCalls)")
             #expect(!proxy.actions.contains("ListUsers"))
 
@@ -182,6 +186,7 @@ struct ReportReviewTests {
             let review = try CSVReader(.path(dir.path + "/review.csv")).readAll()
             #expect(review.first?.fields == ReportReviewCSV.header)
             #expect(review.count == fixture.all.count + 1)
+            try expectCredentialCounts(dir.path + "/review.csv", fixture, actions: proxy.actions)
 
             let manifestData = try #require(FileManager.default.contents(atPath: dir.path + "/evidence/manifest.json"))
             let manifest = try JSONDecoder().decode(EvidencePack.Manifest.self, from: manifestData)
@@ -200,6 +205,24 @@ struct ReportReviewTests {
             #expect(raw.hasPrefix("user,arn,user_creation_time,"))
             #expect(!raw.contains("Report-Secret-Passw0rd!"))
         }
+    }
+
+    /// Certificates from moto's report; SSH keys and service-specific credentials only for the
+    /// users `--detail-flagged` read (empty, unknown, for the others).
+    func expectCredentialCounts(_ path: String, _ fixture: Fixture, actions: [String]) throws {
+        let table = try ReviewTable(path: path)
+        let stale = try #require(table.row(fixture.stale))
+        #expect(stale["certificates_active"] == "1")
+        #expect(stale["ssh_keys_active"] == "1")
+        #expect(stale["service_credentials_active"] == "0")
+        #expect(stale["mfa_device_count"] == "0")
+        let fresh = try #require(table.row(fixture.fresh))
+        #expect(
+            [fresh["certificates_active"], fresh["ssh_keys_active"], fresh["service_credentials_active"]] == [
+                "0", "", "",
+            ])
+        #expect(fresh["mfa_device_count"] == "", "MFA on, not read by --detail-flagged")
+        #expect(actions.filter { $0 == "ListSSHPublicKeys" }.count == 3, "the 3 flagged users")
     }
 
     /// The fetcher alone, through the proxy, with faults injected per call.
@@ -312,11 +335,13 @@ struct ReportReviewTests {
         let fixture = Fixture()
         try await Moto.withSession { _, admin, _ in
             try await admin.createUser(fixture.used, path: fixture.path)
-            let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!) { request, _ in
-                let action = request.formParameters["Action"] ?? ""
-                return action.hasSuffix("CredentialReport")
-                    ? .error(code: "AccessDenied", status: 403, message: "not authorized") : nil
-            }
+            let proxy = try await RecordingProxy.start(
+                upstream: Moto.endpoint!,
+                rule: { request, _ in
+                    let action = request.formParameters["Action"] ?? ""
+                    return action.hasSuffix("CredentialReport")
+                        ? .error(code: "AccessDenied", status: 403, message: "not authorized") : nil
+                }, rewrite: MotoGaps.filling())
             defer { Task { await proxy.stop() } }
             let dir = try TemporaryDirectory()
             var config = configuration(proxy.url, path: fixture.path, now: Date())

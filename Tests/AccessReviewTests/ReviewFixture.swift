@@ -43,7 +43,8 @@ struct ReviewFixture {
     let tag = String(UUID().uuidString.prefix(6).lowercased())
     /// No console access; one active key (used), one inactive key (never used).
     var keys: String { "keys-\(tag)" }
-    /// Console access never used, MFA device, IAMUserChangePassword attached.
+    /// Console access never used, MFA device, IAMUserChangePassword attached, an SSH public key
+    /// and a signing certificate.
     var fresh: String { "fresh-\(tag)" }
     /// Console access, password used two days ago.
     var recent: String { "recent-\(tag)" }
@@ -75,6 +76,8 @@ struct ReviewFixture {
             try await admin.createLoginProfile(user, password: "Review-Secret-Passw0rd!")
         }
         _ = try await admin.enableVirtualMFA(fresh)
+        _ = try await admin.uploadSSHPublicKey(fresh)
+        _ = try await admin.uploadSigningCertificate(fresh)
         try await admin.attachUserPolicy(fresh, policyArn: Self.changePassword)
         try await admin.attachUserPolicy(recent, policyArn: Self.changePassword)
         return Created(activeKey: active, inactiveKey: inactive)
@@ -120,6 +123,33 @@ struct ReviewFixture {
             var rewritten = response
             rewritten.body = Array(body.utf8)
             return rewritten
+        }
+    }
+}
+
+/// What moto (5.2) lacks that the review calls: `ListServiceSpecificCredentials` answers 500
+/// (not implemented). The review's moto runs go through a `RecordingProxy` whose rewrite turns
+/// that 500 into IAM's answer for a user without such credentials (an empty list); any other
+/// answer, including a real one from a later moto, passes unchanged.
+enum MotoGaps {
+    static func fill(_ request: ReceivedRequest, _ response: HTTPResponseData) -> HTTPResponseData {
+        guard request.formParameters["Action"] == "ListServiceSpecificCredentials", response.status >= 500 else {
+            return response
+        }
+        let body = """
+            <ListServiceSpecificCredentialsResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">\
+            <ListServiceSpecificCredentialsResult><ServiceSpecificCredentials/><IsTruncated>false</IsTruncated>\
+            </ListServiceSpecificCredentialsResult><ResponseMetadata><RequestId>moto-gap</RequestId>\
+            </ResponseMetadata></ListServiceSpecificCredentialsResponse>
+            """
+        return HTTPResponseData(status: 200, headers: [("Content-Type", "text/xml")], body: Array(body.utf8))
+    }
+
+    /// `rewrite` (when given) after `fill`.
+    static func filling(_ rewrite: RecordingProxy.ResponseRewrite? = nil) -> RecordingProxy.ResponseRewrite {
+        { request, response in
+            let filled = fill(request, response)
+            return rewrite?(request, filled) ?? filled
         }
     }
 }

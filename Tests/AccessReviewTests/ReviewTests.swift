@@ -35,7 +35,8 @@ struct ReviewTests {
         try await Moto.withSession { _, admin, _ in
             let created = try await fixture.setUp(admin)
             let proxy = try await RecordingProxy.start(
-                upstream: Moto.endpoint!, rewrite: fixture.rewrite(now: now, activeKey: created.activeKey))
+                upstream: Moto.endpoint!,
+                rewrite: MotoGaps.filling(fixture.rewrite(now: now, activeKey: created.activeKey)))
             defer { Task { await proxy.stop() } }
             let output = dir.path + "/review.csv"
             let emit = dir.path + "/offboard.csv"
@@ -113,11 +114,23 @@ struct ReviewTests {
             // One GetAccessKeyLastUsed per key; ListUsers asks for the page size (moto answers in
             // one page; following Marker is tested in QueryClientTests).
             #expect(proxy.actions.filter { $0 == "GetAccessKeyLastUsed" }.count == 2)
+            expectCredentialCounts(table, fixture, actions: proxy.actions)
             #expect(proxy.actions.first == "GetCallerIdentity")
             let listUsers = try #require(proxy.requests.first { $0.formParameters["Action"] == "ListUsers" })
             #expect(listUsers.formParameters["PathPrefix"] == fixture.path)
             #expect(listUsers.formParameters["MaxItems"] == "2")
             #expect(!proxy.requests.contains { $0.bodyString.contains("Password=") })
+        }
+    }
+
+    /// `fresh` has an SSH key and a certificate (moto has no service-specific credentials: the
+    /// proxy answers an empty list); every user's three lists are read.
+    func expectCredentialCounts(_ table: ReviewTable, _ fixture: ReviewFixture, actions: [String]) {
+        let columns = ["ssh_keys_active", "certificates_active", "service_credentials_active"]
+        #expect(columns.map { table.row(fixture.fresh)?[$0] } == ["1", "1", "0"])
+        #expect(columns.map { table.row(fixture.keys)?[$0] } == ["0", "0", "0"])
+        for action in ["ListSSHPublicKeys", "ListSigningCertificates", "ListServiceSpecificCredentials"] {
+            #expect(actions.filter { $0 == action }.count == fixture.all.count, "\(action) per user")
         }
     }
 
@@ -130,7 +143,8 @@ struct ReviewTests {
         try await Moto.withSession { _, admin, _ in
             let created = try await fixture.setUp(admin)
             let proxy = try await RecordingProxy.start(
-                upstream: Moto.endpoint!, rewrite: fixture.rewrite(now: now, activeKey: created.activeKey))
+                upstream: Moto.endpoint!,
+                rewrite: MotoGaps.filling(fixture.rewrite(now: now, activeKey: created.activeKey)))
             defer { Task { await proxy.stop() } }
             let future = now.addingTimeInterval(3 * 365 * 86_400)
             let emit = dir.path + "/offboard.csv"
@@ -163,10 +177,12 @@ struct ReviewTests {
             _ = try await fixture.setUp(admin)
             let other = "/" + Moto.uniqueName("elsewhere") + "/"
             try await admin.createUser("fresh-other-\(fixture.tag)", path: other)
+            let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!, rewrite: MotoGaps.filling())
+            defer { Task { await proxy.stop() } }
             let output = dir.path + "/review.csv"
             let result = await ReviewRun.execute(
                 configuration(
-                    endpoint: Moto.endpoint!, output: output, path: fixture.path, userRegex: "^(fresh|stale)-"))
+                    endpoint: proxy.url, output: output, path: fixture.path, userRegex: "^(fresh|stale)-"))
             #expect(result.exitStatus == .success, "\(result.errors)")
             let table = try ReviewTable(path: output)
             #expect(table.users == [fixture.fresh, fixture.stale])
@@ -175,7 +191,7 @@ struct ReviewTests {
 
             let byRegex = await ReviewRun.execute(
                 configuration(
-                    endpoint: Moto.endpoint!, output: dir.path + "/all.csv", path: nil,
+                    endpoint: proxy.url, output: dir.path + "/all.csv", path: nil,
                     userRegex: "^fresh-(other-)?\(fixture.tag)$"))
             #expect(byRegex.exitStatus == .success)
             #expect(byRegex.reviews.map(\.userName) == [fixture.fresh, "fresh-other-\(fixture.tag)"])
@@ -190,7 +206,7 @@ struct ReviewTests {
         try await Moto.withSession { _, admin, _ in
             _ = try await fixture.setUp(admin)
             let broken = fixture.plain
-            let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!) { request, _ in
+            let rule: RecordingProxy.FaultRule = { request, _ in
                 let parameters = request.formParameters
                 if parameters["Action"] == "ListMFADevices" && parameters["UserName"] == broken {
                     return .serviceFailure  // retryable, but every attempt fails
@@ -204,6 +220,8 @@ struct ReviewTests {
                 }
                 return nil
             }
+            let proxy = try await RecordingProxy.start(
+                upstream: Moto.endpoint!, rule: rule, rewrite: MotoGaps.filling())
             defer { Task { await proxy.stop() } }
             let output = dir.path + "/review.csv"
             let emit = dir.path + "/offboard.csv"
@@ -254,11 +272,11 @@ struct ReviewTests {
                     !["connection", "content-length"].contains($0.name.lowercased())
                 }
                 do {
-                    return .respond(
-                        try await client.send(
-                            HTTPRequestData(
-                                url: upstream + request.uri, method: request.method, headers: headers,
-                                body: request.body), timeout: .seconds(30)))
+                    let response = try await client.send(
+                        HTTPRequestData(
+                            url: upstream + request.uri, method: request.method, headers: headers,
+                            body: request.body), timeout: .seconds(30))
+                    return .respond(MotoGaps.fill(request, response))
                 } catch {
                     return .respond(HTTPResponseData(status: 502))
                 }

@@ -174,6 +174,21 @@ struct BatchCommandTests {
             (["batch", input], "--report"),
             (["batch", input, "--report", "-"], "file path"),
             (["batch", "-", "--report", dir.path + "/r.csv", "--resume"], "--resume"),
+            (["batch", input, "--report", dir.path + "/r.csv", "--revoke", "keys,bogus"], "--revoke"),
+            (["batch", input, "--report", dir.path + "/r.csv", "--revoke", ""], "--revoke"),
+            (
+                ["batch", input, "--report", dir.path + "/r.csv", "--revoke", "all", "--deactivate-access-keys"],
+                "not both"
+            ),
+            (
+                ["batch", input, "--report", dir.path + "/r.csv", "--emit-restore", dir.path + "/u.csv", "--dry-run"],
+                "a dry run changes nothing"
+            ),
+            (["batch", input, "--report", dir.path + "/r.csv", "--emit-restore", input], "its own file"),
+            (
+                ["modify", "--user", "alice", "--enable", "--password-env", "X", "--revoke", "all"],
+                "goes with --disable"
+            ),
         ] {
             let result = try await CLI.run(arguments, environment: Self.environment)
             #expect(result.status == 2, "\(arguments)")

@@ -126,9 +126,13 @@ struct ReadmeTests {
             _ = try await admin.createUser("dana.kim")
             try await admin.createLoginProfile("dana.kim", password: "Old-Passw0rd-Dana!")
             _ = try await admin.createAccessKey("dana.kim")
+            _ = try await admin.createUser("lee.park")
+            try await admin.createLoginProfile("lee.park", password: "Old-Passw0rd-Lee!")
+            _ = try await admin.createAccessKey("lee.park")
         }
         let dir = try TemporaryDirectory()
         _ = try dir.write("hr-offboarding.csv", "user,action\ndana.kim,disable\n")
+        _ = try dir.write("leavers.csv", "user,action\nlee.park,disable\n")
         let config = try dir.write(
             "config", "[profile security-ops]\nregion = us-east-1\nendpoint_url = \(moto.endpoint)\n")
         let credentials = try dir.write(
@@ -177,6 +181,9 @@ struct ReadmeTests {
             let keys = try await session.iam.listAccessKeys(userName: "dana.kim").value
             #expect(!keys.isEmpty && keys.allSatisfy { $0.status == .inactive })
             #expect((try? await session.iam.getLoginProfile(userName: "ana.silva")) != nil)
+            // lee.park offboarded with --revoke, then restored from the emitted file.
+            #expect((try? await session.iam.getLoginProfile(userName: "lee.park")) != nil)
+            #expect(try await session.iam.listAccessKeys(userName: "lee.park").value.map(\.status) == [.active])
         }
     }
 }

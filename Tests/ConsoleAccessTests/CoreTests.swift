@@ -122,20 +122,20 @@ struct CoreTests {
         #expect(ExitStatus.of(missing) == .failure)
     }
 
-    @Test("disable with deactivateAccessKeys sets active keys Inactive, never deletes; again changes nothing")
+    @Test("disable revoking console and keys sets active keys Inactive, never deletes; again changes nothing")
     func disableKeys() async {
         let iam = InMemoryIAM()
         await iam.addUser("erin")
         let active = await iam.addAccessKey("erin")
         await iam.addAccessKey("erin", status: .inactive)
         let service = service(iam)
-        let first = await service.disable(user: "erin", deactivateAccessKeys: true)
+        let first = await service.disable(user: "erin", revoke: .consoleAndKeys)
         #expect(first.status == .changed)
         #expect(first.changes == [.accessKeysDeactivated])
         #expect(first.deactivatedKeys == [active])
         #expect(first.detail.hasPrefix("access keys deactivated: \(active)"))
         #expect(await iam.accessKeyStatuses("erin") == [.inactive, .inactive])
-        let second = await service.disable(user: "erin", deactivateAccessKeys: true)
+        let second = await service.disable(user: "erin", revoke: .consoleAndKeys)
         #expect(second.status == .unchanged)
         #expect(second.detail.contains("no active access keys"))
         #expect(await iam.count("UpdateAccessKey") == 1)

@@ -5,7 +5,9 @@ import Foundation
 /// ignoring case, `NoSuchEntity` (404) for a missing user, profile or key, `EntityAlreadyExists`
 /// (409) for a second login profile, `LimitExceeded` (409) past 10 managed policies per user,
 /// `PasswordPolicyViolation` (400) for a password the account policy refuses, `MaxItems`
-/// paging (one recorded call per page), and the credential report's generate/poll states.
+/// paging (one recorded call per page), the credential report's generate/poll states, and the
+/// other credentials (SSH keys, signing certificates, service-specific credentials, MFA devices:
+/// InMemoryIAMCredentials.swift), `NoSuchEntity` for an id the user does not hold.
 ///
 /// For tests: faults are injected per call (`inject`), every call is recorded (`calls`), and
 /// each call can take `latency` on a clock the test controls (`sleep`). The contract suite runs
@@ -39,7 +41,20 @@ public actor InMemoryIAM: IAMOperations {
         var profile: (created: Date, resetRequired: Bool)?
         var policies: [String] = []
         var keys: [(id: String, status: AccessKeyStatus, created: Date, lastUsed: Date?)] = []
+        /// Serial numbers of the MFA devices bound to the user.
         var mfa: [String] = []
+        var sshKeys: [Credential] = []
+        var certificates: [Credential] = []
+        var serviceCredentials: [Credential] = []
+    }
+
+    /// An SSH public key, signing certificate or service-specific credential.
+    struct Credential {
+        var id: String
+        var status: AccessKeyStatus
+        var created: Date
+        var serviceName: String? = nil
+        var serviceUserName: String? = nil
     }
 
     /// IAM's default quota of managed policies attached to one user.
@@ -51,6 +66,10 @@ public actor InMemoryIAM: IAMOperations {
     var passwordPolicy: PasswordPolicy?
     var reportGenerated: Date?
     var reportGenerating = false
+    /// Every MFA device's serial in the account, bound to a user or not.
+    var accountMFASerials: Set<String> = []
+    /// Items per page of the credential lists (IAM's default `MaxItems`): each page is one call.
+    public var listPageSize = 100
     private var faults: [(action: String, user: String?, fault: Fault, remaining: Int)] = []
     private var log: [Call] = []
     private var observer: (@Sendable (CallRecord) -> Void)?
@@ -115,8 +134,57 @@ public actor InMemoryIAM: IAMOperations {
         return id
     }
 
-    public func addMFADevice(_ name: String) {
-        users[name.lowercased()]?.mfa.append("arn:aws:iam::\(accountId):mfa/\(name)")
+    /// Binds a new virtual MFA device (named `device`, else after the user) to the user; returns
+    /// its serial number.
+    @discardableResult
+    public func addMFADevice(_ name: String, device: String? = nil) -> String {
+        let base = "arn:aws:iam::\(accountId):mfa/\(device ?? name)"
+        var serial = base
+        var suffix = 1
+        while accountMFASerials.contains(serial) {
+            suffix += 1
+            serial = "\(base)-\(suffix)"
+        }
+        accountMFASerials.insert(serial)
+        users[name.lowercased()]?.mfa.append(serial)
+        return serial
+    }
+
+    /// Adds an active (unless told) SSH public key; returns its id.
+    @discardableResult
+    public func addSSHPublicKey(_ name: String, status: AccessKeyStatus = .active) -> String {
+        let id = newId("APKA", digits: 16)
+        users[name.lowercased()]?.sshKeys.append(Credential(id: id, status: status, created: now()))
+        return id
+    }
+
+    /// Adds a signing certificate (no body is kept); returns its id.
+    @discardableResult
+    public func addSigningCertificate(_ name: String, status: AccessKeyStatus = .active) -> String {
+        let id = newId("", digits: 32)
+        users[name.lowercased()]?.certificates.append(Credential(id: id, status: status, created: now()))
+        return id
+    }
+
+    /// Adds a service-specific credential for `serviceName`; returns its id.
+    @discardableResult
+    public func addServiceSpecificCredential(
+        _ name: String, serviceName: String = "codecommit.amazonaws.com", status: AccessKeyStatus = .active
+    ) -> String {
+        let id = newId("ACCA", digits: 17)
+        let credential = Credential(
+            id: id, status: status, created: now(), serviceName: serviceName,
+            serviceUserName: "\(users[name.lowercased()]?.name ?? name)-at-\(accountId)")
+        users[name.lowercased()]?.serviceCredentials.append(credential)
+        return id
+    }
+
+    public func setListPageSize(_ size: Int) { listPageSize = max(1, size) }
+
+    private func newId(_ prefix: String, digits: Int) -> String {
+        nextId += 1
+        let number = String(nextId)
+        return prefix + String(repeating: "0", count: max(0, digits - number.count)) + number
     }
 
     public func attach(_ name: String, policyArn: String) {
@@ -139,6 +207,24 @@ public actor InMemoryIAM: IAMOperations {
     public func accessKeyStatuses(_ name: String) -> [AccessKeyStatus] {
         users[name.lowercased()]?.keys.map(\.status) ?? []
     }
+
+    public func sshKeyStatuses(_ name: String) -> [AccessKeyStatus] {
+        users[name.lowercased()]?.sshKeys.map(\.status) ?? []
+    }
+
+    public func certificateStatuses(_ name: String) -> [AccessKeyStatus] {
+        users[name.lowercased()]?.certificates.map(\.status) ?? []
+    }
+
+    public func serviceCredentialStatuses(_ name: String) -> [AccessKeyStatus] {
+        users[name.lowercased()]?.serviceCredentials.map(\.status) ?? []
+    }
+
+    /// The serial numbers of the MFA devices bound to the user.
+    public func mfaSerials(_ name: String) -> [String] { users[name.lowercased()]?.mfa ?? [] }
+
+    /// Every MFA device in the account, bound or not (deactivating a device keeps it here).
+    public func accountMFADevices() -> [String] { accountMFASerials.sorted() }
 
     // MARK: The call machinery
 

@@ -92,7 +92,8 @@ extension InMemoryIAM {
 
     public func listAccessKeys(userName: String) async throws -> AWSResult<[AccessKeyMetadata]> {
         let action = "ListAccessKeys"
-        return try await perform(action, user: userName) {
+        let pages = pageCount(users[userName.lowercased()]?.keys.count ?? 0)
+        return try await perform(action, user: userName, pages: pages) {
             let record = try existing(userName, action)
             return record.keys.map {
                 AccessKeyMetadata(userName: record.name, accessKeyId: $0.id, status: $0.status, createDate: $0.created)
@@ -130,7 +131,8 @@ extension InMemoryIAM {
 
     public func listMFADevices(userName: String) async throws -> AWSResult<[MFADevice]> {
         let action = "ListMFADevices"
-        return try await perform(action, user: userName) {
+        let pages = pageCount(users[userName.lowercased()]?.mfa.count ?? 0)
+        return try await perform(action, user: userName, pages: pages) {
             let record = try existing(userName, action)
             return record.mfa.map { MFADevice(userName: record.name, serialNumber: $0, enableDate: record.created) }
         }
@@ -195,7 +197,13 @@ extension InMemoryIAM {
                     fields += ["false", "N/A", "N/A", "N/A", "N/A"]
                 }
             }
-            fields += ["false", "N/A", "false", "N/A"]
+            for slot in 0..<2 {
+                let certificate = slot < record.certificates.count ? record.certificates[slot] : nil
+                fields += [
+                    certificate?.status == .active ? "true" : "false",
+                    certificate.map { ISO8601.format($0.created) } ?? "N/A",
+                ]
+            }
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

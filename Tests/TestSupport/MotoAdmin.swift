@@ -49,9 +49,11 @@ public struct MotoAdmin: Sendable {
         return response.result.child(path: "Role", "Arn")?.text ?? ""
     }
 
-    /// Creates and enables a virtual MFA device for the user; returns its serial number.
-    public func enableVirtualMFA(_ name: String) async throws -> String {
-        let created = try await iam.call("CreateVirtualMFADevice", [QueryParameter("VirtualMFADeviceName", name)])
+    /// Creates and enables a virtual MFA device (named `device`, else after the user) for the
+    /// user; returns its serial number.
+    public func enableVirtualMFA(_ name: String, device: String? = nil) async throws -> String {
+        let created = try await iam.call(
+            "CreateVirtualMFADevice", [QueryParameter("VirtualMFADeviceName", device ?? name)])
         let serial = created.result.child(path: "VirtualMFADevice", "SerialNumber")?.text ?? ""
         _ = try await iam.call(
             "EnableMFADevice",
@@ -60,6 +62,24 @@ public struct MotoAdmin: Sendable {
                 QueryParameter("AuthenticationCode1", "123456"), QueryParameter("AuthenticationCode2", "654321"),
             ])
         return serial
+    }
+
+    /// Uploads an SSH public key (`CredentialMaterial.sshPublicKey` unless given); returns its id.
+    public func uploadSSHPublicKey(_ name: String, body: String = CredentialMaterial.sshPublicKey) async throws
+        -> String
+    {
+        let response = try await iam.call(
+            "UploadSSHPublicKey", [QueryParameter("UserName", name), QueryParameter("SSHPublicKeyBody", body)])
+        return response.result.child(path: "SSHPublicKey", "SSHPublicKeyId")?.text ?? ""
+    }
+
+    /// Uploads a signing certificate (`CredentialMaterial.certificatePEM` unless given); returns its id.
+    public func uploadSigningCertificate(_ name: String, body: String = CredentialMaterial.certificatePEM)
+        async throws -> String
+    {
+        let response = try await iam.call(
+            "UploadSigningCertificate", [QueryParameter("UserName", name), QueryParameter("CertificateBody", body)])
+        return response.result.child(path: "Certificate", "CertificateId")?.text ?? ""
     }
 
     public func updateAccountPasswordPolicy(_ parameters: [String: String]) async throws {

@@ -3,9 +3,11 @@ import NIOConcurrencyHelpers
 
 /// What the calls made for one piece of work (a report row, a reviewed user) cost and left
 /// unknown: requests sent (retries included) and, for the non-idempotent calls
-/// (`CreateLoginProfile`, `DeleteLoginProfile`), when this run first sent each and whether an
-/// attempt's answer was lost (a timeout, a dropped connection, a request the transport sent
-/// again), so that IAM may have applied a request whose answer never arrived.
+/// (`CreateLoginProfile`, `DeleteLoginProfile`, `DeactivateMFADevice`), when this run first sent
+/// each and whether an attempt's answer was lost (a timeout, a dropped connection, a request the
+/// transport sent again), so that IAM may have applied a request whose answer never arrived.
+/// Tracking is per action: work that makes one action several times (one `DeactivateMFADevice`
+/// per device) binds a ledger around each call to tell them apart.
 ///
 /// `RetryingIAM` writes to the ledger bound to the current task (`CallLedger.$current`); work
 /// that wants the figures binds its own ledger around its calls.
@@ -161,6 +163,53 @@ public struct RetryingIAM: IAMOperations {
 
     public func listMFADevices(userName: String) async throws -> AWSResult<[MFADevice]> {
         try await retried { try await base.listMFADevices(userName: userName) }
+    }
+
+    public func listSSHPublicKeys(userName: String) async throws -> AWSResult<[SSHPublicKeyMetadata]> {
+        try await retried { try await base.listSSHPublicKeys(userName: userName) }
+    }
+
+    public func updateSSHPublicKey(userName: String, sshPublicKeyId: String, status: AccessKeyStatus) async throws
+        -> AWSResult<Void>
+    {
+        // Setting a status it already has succeeds: retrying is safe.
+        try await retried {
+            try await base.updateSSHPublicKey(userName: userName, sshPublicKeyId: sshPublicKeyId, status: status)
+        }
+    }
+
+    public func listSigningCertificates(userName: String) async throws -> AWSResult<[SigningCertificate]> {
+        try await retried { try await base.listSigningCertificates(userName: userName) }
+    }
+
+    public func updateSigningCertificate(userName: String, certificateId: String, status: AccessKeyStatus)
+        async throws -> AWSResult<Void>
+    {
+        try await retried {
+            try await base.updateSigningCertificate(userName: userName, certificateId: certificateId, status: status)
+        }
+    }
+
+    public func listServiceSpecificCredentials(userName: String) async throws
+        -> AWSResult<[ServiceSpecificCredentialMetadata]>
+    {
+        try await retried { try await base.listServiceSpecificCredentials(userName: userName) }
+    }
+
+    public func updateServiceSpecificCredential(
+        userName: String, serviceSpecificCredentialId: String, status: AccessKeyStatus
+    ) async throws -> AWSResult<Void> {
+        try await retried {
+            try await base.updateServiceSpecificCredential(
+                userName: userName, serviceSpecificCredentialId: serviceSpecificCredentialId, status: status)
+        }
+    }
+
+    public func deactivateMFADevice(userName: String, serialNumber: String) async throws -> AWSResult<Void> {
+        // A retry after a lost answer finds the device unbound (`NoSuchEntity`): the ledger says why.
+        try await tracked("DeactivateMFADevice") {
+            try await base.deactivateMFADevice(userName: userName, serialNumber: serialNumber)
+        }
     }
 
     public func getAccountPasswordPolicy() async throws -> AWSResult<PasswordPolicy?> {

@@ -107,6 +107,62 @@ public struct IAMClient: Sendable {
         try await paged("ListMFADevices", [user(userName)], list: "MFADevices", MFADevice.init)
     }
 
+    // MARK: SSH public keys, signing certificates, service-specific credentials, MFA
+
+    public func listSSHPublicKeys(userName: String) async throws -> AWSResult<[SSHPublicKeyMetadata]> {
+        try await paged("ListSSHPublicKeys", [user(userName)], list: "SSHPublicKeys", SSHPublicKeyMetadata.init)
+    }
+
+    public func updateSSHPublicKey(userName: String, sshPublicKeyId: String, status: AccessKeyStatus) async throws
+        -> AWSResult<Void>
+    {
+        try await send(
+            "UpdateSSHPublicKey",
+            [
+                user(userName), QueryParameter("SSHPublicKeyId", sshPublicKeyId),
+                QueryParameter("Status", status.rawValue),
+            ])
+    }
+
+    /// The user's signing certificates, without their bodies.
+    public func listSigningCertificates(userName: String) async throws -> AWSResult<[SigningCertificate]> {
+        try await paged("ListSigningCertificates", [user(userName)], list: "Certificates", SigningCertificate.init)
+    }
+
+    public func updateSigningCertificate(userName: String, certificateId: String, status: AccessKeyStatus)
+        async throws -> AWSResult<Void>
+    {
+        try await send(
+            "UpdateSigningCertificate",
+            [user(userName), QueryParameter("CertificateId", certificateId), QueryParameter("Status", status.rawValue)])
+    }
+
+    /// All services' credentials, following `Marker` paging when IAM pages them.
+    public func listServiceSpecificCredentials(userName: String) async throws
+        -> AWSResult<[ServiceSpecificCredentialMetadata]>
+    {
+        try await paged(
+            "ListServiceSpecificCredentials", [user(userName)], list: "ServiceSpecificCredentials",
+            ServiceSpecificCredentialMetadata.init)
+    }
+
+    public func updateServiceSpecificCredential(
+        userName: String, serviceSpecificCredentialId: String, status: AccessKeyStatus
+    ) async throws -> AWSResult<Void> {
+        try await send(
+            "UpdateServiceSpecificCredential",
+            [
+                user(userName), QueryParameter("ServiceSpecificCredentialId", serviceSpecificCredentialId),
+                QueryParameter("Status", status.rawValue),
+            ])
+    }
+
+    /// Unbinds the MFA device from the user (a virtual device stays in the account). Not
+    /// idempotent: a second call answers `NoSuchEntity`.
+    public func deactivateMFADevice(userName: String, serialNumber: String) async throws -> AWSResult<Void> {
+        try await send("DeactivateMFADevice", [user(userName), QueryParameter("SerialNumber", serialNumber)])
+    }
+
     // MARK: Account
 
     /// The account password policy, or nil when the account has none (IAM answers 404 `NoSuchEntity`).
@@ -124,6 +180,12 @@ public struct IAMClient: Sendable {
 
     private func user(_ name: String) -> QueryParameter {
         QueryParameter("UserName", name)
+    }
+
+    /// One call whose answer carries nothing but its request id.
+    private func send(_ action: String, _ parameters: [QueryParameter]) async throws -> AWSResult<Void> {
+        let response = try await query.call(action, parameters)
+        return AWSResult(value: (), requestId: response.requestId)
     }
 
     /// Follows `IsTruncated`/`Marker` until the list is complete.

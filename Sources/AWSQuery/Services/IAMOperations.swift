@@ -32,6 +32,22 @@ public protocol IAMOperations: Sendable {
     func getAccessKeyLastUsed(accessKeyId: String) async throws -> AWSResult<AccessKeyLastUsed>
     func listMFADevices(userName: String) async throws -> AWSResult<[MFADevice]>
 
+    // SSH public keys, signing certificates, service-specific credentials (all following
+    // paging), and unbinding MFA devices: what offboarding deactivates besides access keys.
+    func listSSHPublicKeys(userName: String) async throws -> AWSResult<[SSHPublicKeyMetadata]>
+    func updateSSHPublicKey(userName: String, sshPublicKeyId: String, status: AccessKeyStatus) async throws
+        -> AWSResult<Void>
+    func listSigningCertificates(userName: String) async throws -> AWSResult<[SigningCertificate]>
+    func updateSigningCertificate(userName: String, certificateId: String, status: AccessKeyStatus) async throws
+        -> AWSResult<Void>
+    func listServiceSpecificCredentials(userName: String) async throws
+        -> AWSResult<[ServiceSpecificCredentialMetadata]>
+    func updateServiceSpecificCredential(
+        userName: String, serviceSpecificCredentialId: String, status: AccessKeyStatus
+    ) async throws -> AWSResult<Void>
+    /// Not idempotent: a second call answers `NoSuchEntity` (the device is no longer the user's).
+    func deactivateMFADevice(userName: String, serialNumber: String) async throws -> AWSResult<Void>
+
     // Account
     /// The account password policy, or nil when the account has none.
     func getAccountPasswordPolicy() async throws -> AWSResult<PasswordPolicy?>

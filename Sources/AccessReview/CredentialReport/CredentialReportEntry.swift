@@ -63,6 +63,9 @@ public struct CredentialReportEntry: Sendable, Equatable {
     /// `cert_1_active`, `cert_2_active`.
     public var certificatesActive: [Bool]
     public var certificatesLastRotated: [ReportTime]
+    /// False when the report has no `cert_1_active` / `cert_2_active` columns (IAM's always has
+    /// them); `certificatesActive` is then all false, which says nothing.
+    public var certificatesReported = true
     /// The report's line number (for messages).
     public var line: Int
 
@@ -81,4 +84,10 @@ public struct CredentialReportEntry: Sendable, Equatable {
 
     /// Active keys as the report shows them.
     public var activeKeys: [ReportAccessKey] { accessKeys.filter(\.active) }
+
+    /// How many signing certificates the report shows active (IAM allows two per user, the
+    /// report has a column for each); nil when the report has no certificate columns.
+    public var activeCertificates: Int? {
+        certificatesReported ? certificatesActive.filter { $0 }.count : nil
+    }
 }

@@ -78,6 +78,7 @@ public struct CredentialReportParser {
             passwordLastChanged: time("password_last_changed"), passwordNextRotation: time("password_next_rotation"),
             mfaActive: flag("mfa_active"), accessKeys: keys,
             certificatesActive: (1...2).map { flag("cert_\($0)_active") },
-            certificatesLastRotated: (1...2).map { time("cert_\($0)_last_rotated") }, line: line)
+            certificatesLastRotated: (1...2).map { time("cert_\($0)_last_rotated") },
+            certificatesReported: columns["cert_1_active"] != nil && columns["cert_2_active"] != nil, line: line)
     }
 }

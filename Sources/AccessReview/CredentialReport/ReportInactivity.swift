@@ -41,18 +41,29 @@ public struct UserDetail: Sendable, Equatable {
     public var passwordResetRequired: Bool?
     public var changePasswordPolicyAttached: Bool?
     public var mfaSerials: [String]
+    /// How many MFA devices `ListMFADevices` returned; nil when it was not called (the report
+    /// shows no MFA, or a read before it failed).
+    public var mfaDevices: Int?
     /// Access key ids by report slot order (oldest first, as the report orders them).
     public var accessKeyIds: [String]
+    /// How many SSH public keys and service-specific credentials are active (the report has
+    /// neither); nil when not read.
+    public var sshKeysActive: Int?
+    public var serviceCredentialsActive: Int?
     public var error: String?
 
     public init(
         passwordResetRequired: Bool? = nil, changePasswordPolicyAttached: Bool? = nil, mfaSerials: [String] = [],
-        accessKeyIds: [String] = [], error: String? = nil
+        mfaDevices: Int? = nil, accessKeyIds: [String] = [], sshKeysActive: Int? = nil,
+        serviceCredentialsActive: Int? = nil, error: String? = nil
     ) {
         self.passwordResetRequired = passwordResetRequired
         self.changePasswordPolicyAttached = changePasswordPolicyAttached
         self.mfaSerials = mfaSerials
+        self.mfaDevices = mfaDevices
         self.accessKeyIds = accessKeyIds
+        self.sshKeysActive = sshKeysActive
+        self.serviceCredentialsActive = serviceCredentialsActive
         self.error = error
     }
 }

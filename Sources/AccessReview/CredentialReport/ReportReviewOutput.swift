@@ -5,7 +5,10 @@ import Foundation
 /// The review CSV when the source is the credential report: one row per IAM user (the root
 /// user is left out: it has no login profile to disable), in report order. Times are ISO 8601
 /// UTC; the report's own words (`N/A`, `no_information`, `not_supported`) are kept as they are.
-/// The `--detail` columns are empty without `--detail`.
+/// The `--detail` columns are empty without `--detail`. The active-credential counts come last
+/// (added after the others, so no earlier column moved): certificates from the report, SSH keys
+/// and service-specific credentials only from `--detail` (empty, unknown, without it), MFA
+/// devices 0 when the report shows no MFA, else counted by `--detail`.
 public enum ReportReviewCSV {
     public static let header: [String] =
         [
@@ -22,6 +25,7 @@ public enum ReportReviewCSV {
             "cert_1_active", "cert_2_active", "password_reset_required", "change_password_policy_attached",
             "mfa_devices", "state", "reason", "error",
         ]
+        + ["ssh_keys_active", "certificates_active", "service_credentials_active", "mfa_device_count"]
 
     public static func fields(_ review: ReportUserReview) -> [String] {
         let entry = review.entry
@@ -44,7 +48,18 @@ public enum ReportReviewCSV {
             review.detail.map { $0.mfaSerials.joined(separator: " ") } ?? "",
             review.state.rawValue, review.reasons.joined(separator: "; "), review.detail?.error ?? "",
         ]
+        fields += activeCounts(review).map { $0.map(String.init) ?? "" }
         return fields
+    }
+
+    /// Active SSH keys, certificates, service-specific credentials and MFA devices; nil where
+    /// unknown (never a 0 the review did not see).
+    static func activeCounts(_ review: ReportUserReview) -> [Int?] {
+        let detail = review.detail
+        return [
+            detail?.sshKeysActive, review.entry.activeCertificates, detail?.serviceCredentialsActive,
+            review.entry.mfaActive ? detail?.mfaDevices : 0,
+        ]
     }
 
     static func text(_ time: ReportTime) -> String {

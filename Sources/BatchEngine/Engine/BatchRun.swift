@@ -23,6 +23,8 @@ public struct BatchConfiguration: Sendable {
     public var maxDisable: Int
     /// `--generate-passwords FILE`: enable rows without a password get a generated one, written here.
     public var generatePasswordsPath: String?
+    /// `--emit-restore FILE`: a batch file undoing what this run's disable rows change.
+    public var emitRestorePath: String?
     public var aws: AWSConfiguration
     /// How the run reaches AWS (tests put an in-memory IAM behind it).
     public var connector: any AWSConnector = LiveAWSConnector()
@@ -31,9 +33,11 @@ public struct BatchConfiguration: Sendable {
         input: CSVInput, reportPath: String, inputOptions: BatchInputOptions = BatchInputOptions(),
         options: RunOptions = RunOptions(), strict: Bool = false, resume: Bool = false,
         retry: RetryPolicy = RetryPolicy(maxAttempts: 5), maxRate: Double? = nil, maxDisable: Int = 100,
-        generatePasswordsPath: String? = nil, aws: AWSConfiguration = AWSConfiguration()
+        generatePasswordsPath: String? = nil, emitRestorePath: String? = nil,
+        aws: AWSConfiguration = AWSConfiguration()
     ) {
         self.generatePasswordsPath = generatePasswordsPath
+        self.emitRestorePath = emitRestorePath
         self.input = input
         self.reportPath = reportPath
         self.inputOptions = inputOptions
@@ -76,6 +80,7 @@ public enum BatchRun {
         var state: BatchRunState
         let sink: ReportSink
         let passwordFile: PasswordFile?
+        let restoreFile: RestoreFile?
         do {
             // 1. Read and validate the whole file before anything else.
             state = BatchRunState(configuration: configuration, input: try loadInput(configuration))
@@ -85,7 +90,16 @@ public enum BatchRun {
         } catch {
             return error.result
         }
-        defer { passwordFile?.close() }
+        do {
+            restoreFile = try state.openRestoreFile(closingOnFailure: sink)
+        } catch {
+            passwordFile?.close()
+            return error.result
+        }
+        defer {
+            passwordFile?.close()
+            restoreFile?.close()
+        }
         state.reportInvalidRows(to: sink)
         state.refuseIfStrict(sink: sink)
 
@@ -94,7 +108,8 @@ public enum BatchRun {
             aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate, progress: progress,
             connector: configuration.connector)
         if !state.jobs.isEmpty {
-            await state.connectAndRun(run, sink: sink, stop: stop, passwordFile: passwordFile)
+            await state.connectAndRun(
+                run, sink: sink, stop: stop, passwordFile: passwordFile, restoreFile: restoreFile)
         }
         run.progress.finish()
 

@@ -1,6 +1,7 @@
 import AWSQuery
 import ConsoleAccess
 import Foundation
+import NIOConcurrencyHelpers
 
 /// A batch run's state, passed from step to step: what is left to run, what to tell the user,
 /// and how it ends. The report rows themselves go to the `ReportSink` as they are decided.
@@ -19,6 +20,8 @@ struct BatchRunState {
     var refused = false
     /// When the report was started (the run record's `started_at`).
     var startedAt = Date()
+    /// A row's undo could not be written to `--emit-restore`'s file (the run then exits 1).
+    var restoreFileFailed = false
 
     init(configuration: BatchConfiguration, input: BatchInput) {
         self.configuration = configuration
@@ -101,6 +104,17 @@ extension BatchRunState {
         }
     }
 
+    /// `--emit-restore`: created new (appended to on `--resume`), mode 0600; none in a dry run.
+    func openRestoreFile(closingOnFailure sink: ReportSink) throws(BatchStoppedEarly) -> RestoreFile? {
+        guard let path = configuration.emitRestorePath, !configuration.options.dryRun else { return nil }
+        do {
+            return try RestoreFile(path: path, appending: configuration.resume)
+        } catch {
+            try? sink.close()
+            throw BatchStoppedEarly(errors: ["\(error)"], notes: notes)
+        }
+    }
+
     /// Every invalid row is reported at once.
     func reportInvalidRows(to sink: ReportSink) {
         for error in input.rowErrors where done[error.line] == nil {
@@ -124,7 +138,8 @@ extension BatchRunState {
     /// Connects (identity, then the password policy), drops the rows refused locally, checks the
     /// blast radius, and runs the rest.
     mutating func connectAndRun(
-        _ run: RunContext, sink: ReportSink, stop: StopController, passwordFile: PasswordFile?
+        _ run: RunContext, sink: ReportSink, stop: StopController, passwordFile: PasswordFile?,
+        restoreFile: RestoreFile?
     ) async {
         do {
             try await run.withSession { session in
@@ -141,7 +156,8 @@ extension BatchRunState {
                 dropLocallyRefused(connected.service, sink: sink)
                 guard checkBlastRadius(sink: sink) else { return }
                 await runJobs(
-                    connected.service, sink: sink, stop: stop, passwordFile: passwordFile, progress: run.progress)
+                    connected.service, sink: sink, stop: stop, passwordFile: passwordFile, restoreFile: restoreFile,
+                    progress: run.progress)
             }
         } catch RunSetupError.identity(let error) {
             refuseForSetup(error, sink: sink)
@@ -195,23 +211,37 @@ extension BatchRunState {
         return false
     }
 
-    /// Runs the jobs, a report row per finished row; rows a stop kept from starting are `not-run`.
+    /// Runs the jobs, a report row per finished row (and its undo in `--emit-restore`'s file,
+    /// written first); rows a stop kept from starting are `not-run`.
     mutating func runJobs(
         _ service: ConsoleAccessService, sink: ReportSink, stop: StopController, passwordFile: PasswordFile?,
-        progress: RunProgress
+        restoreFile: RestoreFile?, progress: RunProgress
     ) async {
         let jobs = self.jobs
         let conflicts = BatchRunner.conflictNotes(jobs)
         let runner = BatchRunner(
             service: service, options: configuration.options, stop: stop, passwordFile: passwordFile)
+        let restoreErrors = NIOLockedValueBox<[String]>([])
         let started = await runner.run(jobs) { job, outcome, at, duration in
-            let notes = conflicts[job.line].map { [$0] } ?? []
+            var notes = conflicts[job.line].map { [$0] } ?? []
+            if let restoreFile {
+                do {
+                    try restoreFile.record(outcome)
+                } catch {
+                    let message = "could not write its undo to \(restoreFile.path): \(error)"
+                    notes.append(message)
+                    restoreErrors.withLockedValue { $0.append("--emit-restore: line \(job.line): \(message)") }
+                }
+            }
             sink.write(ReportRow(job: job, outcome: outcome, startedAt: at, duration: duration, notes: notes))
             progress.finished(failed: !outcome.succeeded, total: jobs.count)
         }
         for job in jobs where !started.contains(job.line) {
             sink.write(ReportRow(notRun: job, reason: "not run: the batch was stopped before this row"))
         }
+        let failedWrites = restoreErrors.withLockedValue { $0 }
+        errors += failedWrites
+        restoreFileFailed = restoreFileFailed || !failedWrites.isEmpty
         self.jobs = []
     }
 }
@@ -259,7 +289,7 @@ extension BatchRunState {
     {
         if let exitOverride { return exitOverride }
         if interrupted { return .interrupted }
-        if reportFailed || BatchRun.unsuccessful(counts) > 0 {
+        if reportFailed || restoreFileFailed || BatchRun.unsuccessful(counts) > 0 {
             let failed: Int = counts[.failed] ?? 0
             return calls.authorizationFailures > 0 && failed > 0 ? .credentials : .failure
         }

@@ -9,8 +9,8 @@ public struct RunOptions: Sendable {
     public var concurrency: Int
     /// Read state and report what would change; change nothing.
     public var dryRun: Bool
-    /// With disable rows: also set active access keys `Inactive`.
-    public var deactivateAccessKeys: Bool
+    /// With disable rows: what to revoke (`--revoke`; default the console password only).
+    public var revoke: RevokeKinds
     /// After a stop is requested, how long in-flight rows may take before they are cancelled.
     public var stopGrace: Duration
     /// `--reset-existing`: enable rows whose user already has a login profile set its password too.
@@ -19,12 +19,12 @@ public struct RunOptions: Sendable {
     public var waitForUser: UserWait
 
     public init(
-        concurrency: Int = 4, dryRun: Bool = false, deactivateAccessKeys: Bool = false,
+        concurrency: Int = 4, dryRun: Bool = false, revoke: RevokeKinds = .console,
         stopGrace: Duration = .seconds(15), resetExisting: Bool = false, waitForUser: UserWait = .none
     ) {
         self.concurrency = min(max(concurrency, 1), 64)
         self.dryRun = dryRun
-        self.deactivateAccessKeys = deactivateAccessKeys
+        self.revoke = revoke
         self.stopGrace = stopGrace
         self.resetExisting = resetExisting
         self.waitForUser = waitForUser
@@ -125,34 +125,38 @@ public struct BatchRunner: Sendable {
             started.withLockedValue { _ = $0.insert(job.line) }
             let startedAt = Date()
             let clock = ContinuousClock.now
-            // An enable or reset job without a password exists only with --generate-passwords.
-            let generate = job.action.takesPassword && job.password == nil
+            // A job that sets a password but has none exists only with --generate-passwords.
+            let generate = job.setsPassword && job.password == nil
             let outcome: Outcome
             if options.dryRun {
                 outcome = await service.plan(
                     user: job.user, action: job.action, password: job.password,
-                    deactivateAccessKeys: options.deactivateAccessKeys, passwordWillBeGenerated: generate,
+                    revoke: options.revoke, restore: job.restore, passwordWillBeGenerated: generate,
                     resetExisting: options.resetExisting)
             } else if generate, let passwordFile {
                 outcome = await withGeneratedPassword(job, file: passwordFile)
             } else {
-                outcome = await perform(job, password: job.password ?? Password(""))
+                outcome = await perform(job, password: job.password)
             }
             record(job, outcome, startedAt, ContinuousClock.now - clock)
         }
     }
 
     /// Runs one job with `password`.
-    func perform(_ job: BatchJob, password: Password) async -> Outcome {
+    func perform(_ job: BatchJob, password: Password?) async -> Outcome {
         switch job.action {
         case .enable:
             return await service.enable(
-                user: job.user, password: password, resetExisting: options.resetExisting,
+                user: job.user, password: password ?? Password(""), resetExisting: options.resetExisting,
                 waitForUser: options.waitForUser)
         case .reset:
-            return await service.reset(user: job.user, password: password, waitForUser: options.waitForUser)
+            return await service.reset(
+                user: job.user, password: password ?? Password(""), waitForUser: options.waitForUser)
         case .disable:
-            return await service.disable(user: job.user, deactivateAccessKeys: options.deactivateAccessKeys)
+            return await service.disable(user: job.user, revoke: options.revoke)
+        case .restore:
+            return await service.restore(
+                user: job.user, list: job.restore ?? RestoreList(console: false, credentials: []), password: password)
         }
     }
 

@@ -4,21 +4,25 @@ import ConsoleAccess
 /// Where the batch columns sit in an input file, found from its header row.
 ///
 /// Header cells are matched case-insensitively with surrounding spaces and tabs ignored:
-/// `user` (or `username`, `user_name`), `action`, and `password` (optional: without it, every
-/// `enable` row is invalid). Other columns are ignored. A missing `user` or `action` column, or
+/// `user` (or `username`, `user_name`), `action`, `password` (optional: without it, every
+/// `enable` row is invalid) and `credentials` (optional: what a `restore` row brings back).
+/// Other columns are ignored. A missing `user` or `action` column, or
 /// two cells naming the same batch column, is a file error.
 public struct InputColumns: Sendable, Equatable {
     /// 0-based index of each column.
     public var user: Int
     public var action: Int
     public var password: Int?
+    /// The `credentials` column of `restore` rows.
+    public var credentials: Int?
     /// How many cells the header has; every row must have as many.
     public var count: Int
 
-    public init(user: Int, action: Int, password: Int?, count: Int) {
+    public init(user: Int, action: Int, password: Int?, credentials: Int? = nil, count: Int) {
         self.user = user
         self.action = action
         self.password = password
+        self.credentials = credentials
         self.count = count
     }
 
@@ -35,6 +39,7 @@ public struct InputColumns: Sendable, Equatable {
         case "user", "username", "user_name": return "user"
         case "action": return "action"
         case "password": return "password"
+        case "credentials": return "credentials"
         default: return nil
         }
     }
@@ -52,7 +57,9 @@ public struct InputColumns: Sendable, Equatable {
         }
         guard let user = found["user"] else { throw InputFileError(.missingColumn("user"), source: source) }
         guard let action = found["action"] else { throw InputFileError(.missingColumn("action"), source: source) }
-        self.init(user: user, action: action, password: found["password"], count: header.count)
+        self.init(
+            user: user, action: action, password: found["password"], credentials: found["credentials"],
+            count: header.count)
     }
 
     /// Validates one data record against IAM's rules (`Validation`) and the batch rules.
@@ -85,6 +92,7 @@ public struct InputColumns: Sendable, Equatable {
         }
         var password: Password?
         var warnings: [RowWarning] = []
+        var restore: RestoreList?
         let passwordCell = self.password.map { fields[$0] }
         switch action {
         case .enable, .reset:
@@ -100,13 +108,18 @@ public struct InputColumns: Sendable, Equatable {
             }
         case .disable:
             if let passwordCell, !passwordCell.isEmpty { warnings.append(.passwordIgnoredForDisable) }
+        case .restore:
+            (restore, password) = restoreCells(fields, &problems)
         case nil:
             break
         }
         guard problems.isEmpty, let action else {
             return .failure(RowError(line: record.line, user: user, action: action, problems: problems))
         }
-        return .success(BatchJob(line: record.line, user: user, action: action, password: password, warnings: warnings))
+        return .success(
+            BatchJob(
+                line: record.line, user: user, action: action, password: password, warnings: warnings,
+                restore: restore))
     }
 
     /// Validates one record from its raw bytes: a plain row (ASCII user name and password, an
@@ -154,7 +167,35 @@ public struct InputColumns: Sendable, Equatable {
                 return PlainRow(action: .disable, warnings: [.passwordIgnoredForDisable])
             }
             return PlainRow(action: .disable, warnings: [])
+        case .restore:
+            return nil
         }
+    }
+
+    /// A restore row's `credentials` cell (required) and password (optional: needed only to
+    /// enable console access again, and then it may also be generated).
+    private func restoreCells(_ fields: [String], _ problems: inout [RowProblem]) -> (RestoreList?, Password?) {
+        guard let column = credentials, !trimmedBlanks(fields[column]).isEmpty else {
+            problems.append(
+                .credentials(
+                    credentials == nil
+                        ? "restore needs a credentials column (as --emit-restore writes it)"
+                        : "restore needs what to bring back in its credentials cell"))
+            return (nil, nil)
+        }
+        var restore: RestoreList?
+        do {
+            restore = try RestoreList(parsing: fields[column])
+        } catch {
+            problems.append(.credentials(error.description))
+        }
+        guard let passwordCell = password.map({ fields[$0] }), !passwordCell.isEmpty else { return (restore, nil) }
+        let candidate = Password(passwordCell)
+        if let problem = candidate.problem {
+            problems.append(.password(problem))
+            return (restore, nil)
+        }
+        return (restore, candidate)
     }
 
     // The fast paths below take a field as `CSVRawRecord` lends it (BENCHMARKS.md, "Parse and

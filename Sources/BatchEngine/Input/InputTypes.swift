@@ -16,6 +16,7 @@ extension ConsoleAction {
             case "enable", "onboard": self = .enable
             case "disable", "offboard": self = .disable
             case "reset", "reset-password": self = .reset
+            case "restore": self = .restore
             default: return nil
             }
         }
@@ -29,18 +30,28 @@ public struct BatchJob: Sendable, Equatable {
     /// The IAM user name (surrounding spaces and tabs removed).
     public var user: String
     public var action: ConsoleAction
-    /// The password to set, for `enable` and `reset` (never trimmed). `nil` for `disable`.
+    /// The password to set, for `enable` and `reset` (never trimmed), and for a `restore` that
+    /// lists `console` when the row gives one. `nil` for `disable`.
     public var password: Password?
     /// Things worth telling the user that do not stop the row.
     public var warnings: [RowWarning]
+    /// What a `restore` row brings back (its `credentials` cell); nil for other actions.
+    public var restore: RestoreList?
 
-    public init(line: Int, user: String, action: ConsoleAction, password: Password?, warnings: [RowWarning] = []) {
+    public init(
+        line: Int, user: String, action: ConsoleAction, password: Password?, warnings: [RowWarning] = [],
+        restore: RestoreList? = nil
+    ) {
         self.line = line
         self.user = user
         self.action = action
         self.password = password
         self.warnings = warnings
+        self.restore = restore
     }
+
+    /// True when the row sets a console password: enable, reset, and a restore listing `console`.
+    public var setsPassword: Bool { action.takesPassword || restore?.console == true }
 }
 
 /// A note about a valid row.
@@ -77,6 +88,8 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
     case missingPassword(hasColumn: Bool, action: ConsoleAction = .enable)
     /// The password breaks IAM's rules (too long, a character outside the allowed set).
     case password(Validation.PasswordProblem)
+    /// A `restore` row's `credentials` cell is missing or cannot be read.
+    case credentials(String)
 
     /// A stable, machine-readable code, used as the report's `error_code` for invalid rows.
     public var code: String {
@@ -87,6 +100,7 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
         case .unknownAction: return "unknown-action"
         case .missingPassword: return "missing-password"
         case .password: return "invalid-password"
+        case .credentials: return "invalid-credentials"
         }
     }
 
@@ -112,6 +126,8 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
                 : "\(action.rawValue) needs a password; the file has no password column"
         case .password(let problem):
             return problem.description
+        case .credentials(let reason):
+            return reason
         }
     }
 }
@@ -221,6 +237,7 @@ public struct InputSummary: Sendable, Equatable, Codable {
     public var enable = 0
     public var disable = 0
     public var reset = 0
+    public var restore = 0
     /// Warnings on valid rows.
     public var warnings = 0
     /// Records whose cells are all empty or blank (for example `,,` lines from a spreadsheet):
@@ -239,6 +256,7 @@ public struct InputSummary: Sendable, Equatable, Codable {
             case .enable: enable += 1
             case .disable: disable += 1
             case .reset: reset += 1
+            case .restore: restore += 1
             }
         case .invalid:
             invalid += 1
