@@ -127,29 +127,11 @@ struct ReviewFixture {
     }
 }
 
-/// What moto (5.2) lacks that the review calls: `ListServiceSpecificCredentials` answers 500
-/// (not implemented). The review's moto runs go through a `RecordingProxy` whose rewrite turns
-/// that 500 into IAM's answer for a user without such credentials (an empty list); any other
-/// answer, including a real one from a later moto, passes unchanged.
+/// What moto lacks, filled in front of it (see `ServiceCredentialFront`): no user has
+/// service-specific credentials.
 enum MotoGaps {
-    static func fill(_ request: ReceivedRequest, _ response: HTTPResponseData) -> HTTPResponseData {
-        guard request.formParameters["Action"] == "ListServiceSpecificCredentials", response.status >= 500 else {
-            return response
-        }
-        let body = """
-            <ListServiceSpecificCredentialsResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">\
-            <ListServiceSpecificCredentialsResult><ServiceSpecificCredentials/><IsTruncated>false</IsTruncated>\
-            </ListServiceSpecificCredentialsResult><ResponseMetadata><RequestId>moto-gap</RequestId>\
-            </ResponseMetadata></ListServiceSpecificCredentialsResponse>
-            """
-        return HTTPResponseData(status: 200, headers: [("Content-Type", "text/xml")], body: Array(body.utf8))
-    }
-
-    /// `rewrite` (when given) after `fill`.
+    /// `rewrite` (when given) after the fill.
     static func filling(_ rewrite: RecordingProxy.ResponseRewrite? = nil) -> RecordingProxy.ResponseRewrite {
-        { request, response in
-            let filled = fill(request, response)
-            return rewrite?(request, filled) ?? filled
-        }
+        ServiceCredentialFront().rewrite(then: rewrite)
     }
 }

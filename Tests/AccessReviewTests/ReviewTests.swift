@@ -276,7 +276,7 @@ struct ReviewTests {
                         HTTPRequestData(
                             url: upstream + request.uri, method: request.method, headers: headers,
                             body: request.body), timeout: .seconds(30))
-                    return .respond(MotoGaps.fill(request, response))
+                    return .respond(MotoGaps.filling()(request, response))
                 } catch {
                     return .respond(HTTPResponseData(status: 502))
                 }

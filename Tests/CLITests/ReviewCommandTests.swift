@@ -27,25 +27,11 @@ struct ReviewCommandTests {
         return (path, users)
     }
 
-    /// A proxy in front of moto for the runs that read users: moto (5.2) answers
-    /// `ListServiceSpecificCredentials`, which review calls per user, with a 500 (not
-    /// implemented); the proxy turns that 500 into IAM's answer for a user without such
-    /// credentials (an empty list). Any other answer passes unchanged.
+    /// A proxy in front of moto for the runs that read users: moto (5.2) does not implement
+    /// `ListServiceSpecificCredentials`, which review calls per user; `ServiceCredentialFront`
+    /// answers it (no such credentials). Any other answer passes unchanged.
     func motoFront() async throws -> RecordingProxy {
-        try await RecordingProxy.start(
-            upstream: Moto.endpoint!,
-            rewrite: { request, response in
-                guard request.formParameters["Action"] == "ListServiceSpecificCredentials", response.status >= 500
-                else { return response }
-                let body = """
-                    <ListServiceSpecificCredentialsResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">\
-                    <ListServiceSpecificCredentialsResult><ServiceSpecificCredentials/>\
-                    <IsTruncated>false</IsTruncated></ListServiceSpecificCredentialsResult>\
-                    <ResponseMetadata><RequestId>moto-gap</RequestId></ResponseMetadata>\
-                    </ListServiceSpecificCredentialsResponse>
-                    """
-                return HTTPResponseData(status: 200, headers: [("Content-Type", "text/xml")], body: Array(body.utf8))
-            })
+        try await RecordingProxy.start(upstream: Moto.endpoint!, rewrite: ServiceCredentialFront().rewrite())
     }
 
     /// Rows of a CSV without quoted fields, as dictionaries by header name.
