@@ -62,9 +62,9 @@ public enum ReviewCSV {
             known(flag(review.changePasswordPolicyAttached)),
             rule.map { failed ? "" : flag($0.isInactive(review)) } ?? "",
             error,
-            known(String(review.activeSSHPublicKeys)),
-            known(String(review.activeSigningCertificates)),
-            known(String(review.activeServiceSpecificCredentials)),
+            known(review.activeSSHPublicKeys.map(String.init) ?? ""),
+            known(review.activeSigningCertificates.map(String.init) ?? ""),
+            known(review.activeServiceSpecificCredentials.map(String.init) ?? ""),
         ]
         return fields
     }

@@ -149,6 +149,12 @@ extension ReviewRunState {
         for review in unreadable {
             errors.append("could not read user \(review.userName): \(review.error ?? "unknown error")")
         }
+        let denied = Set(reviews.flatMap(\.deniedReads)).sorted()
+        if !denied.isEmpty {
+            notes.append(
+                "not allowed: \(denied.joined(separator: ", ")) (AccessDenied): those counts are empty; grant them (README, IAM policy) to see every credential --revoke would deactivate"
+            )
+        }
     }
 
     /// `--emit-batch`: the inactive users as a batch file.

@@ -30,10 +30,14 @@ public struct UserReview: Sendable, Equatable {
     public var changePasswordPolicyAttached: Bool
     /// How many of the user's SSH public keys (CodeCommit), X.509 signing certificates and
     /// service-specific credentials are `Active`: what `disable --revoke` deactivates besides the
-    /// password, the access keys and the MFA devices.
-    public var activeSSHPublicKeys: Int
-    public var activeSigningCertificates: Int
-    public var activeServiceSpecificCredentials: Int
+    /// password, the access keys and the MFA devices. Nil when the caller may not list them
+    /// (the action is then in `deniedReads`).
+    public var activeSSHPublicKeys: Int?
+    public var activeSigningCertificates: Int?
+    public var activeServiceSpecificCredentials: Int?
+    /// The listings the caller was not allowed (`AccessDenied`): their counts are unknown, the
+    /// rest of the user was read. A policy written before these columns existed lacks them.
+    public var deniedReads: [String] = []
     /// Why the user could not be read completely; nil when it was. The other fields then hold
     /// only what was read before the failure.
     public var error: String?
@@ -42,8 +46,9 @@ public struct UserReview: Sendable, Equatable {
 
     public init(
         user: IAMUser, loginProfile: LoginProfile? = nil, mfaDevices: Int = 0, accessKeys: [ReviewedAccessKey] = [],
-        changePasswordPolicyAttached: Bool = false, activeSSHPublicKeys: Int = 0, activeSigningCertificates: Int = 0,
-        activeServiceSpecificCredentials: Int = 0, error: String? = nil, errorCode: String? = nil
+        changePasswordPolicyAttached: Bool = false, activeSSHPublicKeys: Int? = 0,
+        activeSigningCertificates: Int? = 0, activeServiceSpecificCredentials: Int? = 0, error: String? = nil,
+        errorCode: String? = nil
     ) {
         self.user = user
         self.loginProfile = loginProfile
@@ -161,16 +166,32 @@ public struct UserReviewer: Sendable {
     }
 
     /// How many SSH public keys, signing certificates and service-specific credentials are
-    /// active (every page of each list).
+    /// active (every page of each list). A listing the caller may not make leaves its count
+    /// unknown and is noted in `deniedReads`; any other failure throws.
     func readOtherCredentials(_ name: String, into review: inout UserReview, step: inout String) async throws {
         step = "iam:ListSSHPublicKeys"
-        review.activeSSHPublicKeys = try await iam.listSSHPublicKeys(userName: name).value
-            .filter { $0.status == .active }.count
+        review.activeSSHPublicKeys = try await allowed(step, &review) {
+            try await iam.listSSHPublicKeys(userName: name).value.filter { $0.status == .active }.count
+        }
         step = "iam:ListSigningCertificates"
-        review.activeSigningCertificates = try await iam.listSigningCertificates(userName: name).value
-            .filter { $0.status == .active }.count
+        review.activeSigningCertificates = try await allowed(step, &review) {
+            try await iam.listSigningCertificates(userName: name).value.filter { $0.status == .active }.count
+        }
         step = "iam:ListServiceSpecificCredentials"
-        review.activeServiceSpecificCredentials = try await iam.listServiceSpecificCredentials(userName: name).value
-            .filter { $0.status == .active }.count
+        review.activeServiceSpecificCredentials = try await allowed(step, &review) {
+            try await iam.listServiceSpecificCredentials(userName: name).value.filter { $0.status == .active }.count
+        }
+    }
+
+    /// `read`'s count, or nil (noting `action`) when the caller is not allowed to make the call.
+    private func allowed(_ action: String, _ review: inout UserReview, _ read: () async throws -> Int)
+        async throws -> Int?
+    {
+        do {
+            return try await read()
+        } catch let error as AWSServiceError where error.errorCode.isAccessDenied {
+            review.deniedReads.append(action)
+            return nil
+        }
     }
 }

@@ -78,21 +78,44 @@ struct ReviewCredentialCountsTests {
     }
 
     @Test(
-        "per user: a listing that fails makes the user unreadable, with the step and its code; counts empty",
+        "per user: a listing the caller may not make leaves that count empty and says so once; the user is read",
         arguments: ["ListSSHPublicKeys", "ListSigningCertificates", "ListServiceSpecificCredentials"])
-    func unreadable(action: String) async throws {
+    func denied(action: String) async throws {
         let dir = try TemporaryDirectory()
         let iam = InMemoryIAM(now: { Self.now })
         await seed(iam)
-        await iam.inject(.error(.accessDenied, httpStatus: 403), on: action, user: Self.holder)
+        await iam.inject(.error(.accessDenied, httpStatus: 403), on: action, times: 2)
         let result = await ReviewRun.execute(configuration(iam, in: dir, source: .perUser))
-        #expect(result.exitStatus == .credentials)
+        #expect(result.exitStatus == .success, "a policy from before these columns still reviews: \(result.errors)")
+        #expect(result.summary?.unreadable == 0)
+        #expect(result.notes.filter { $0.contains("not allowed: iam:\(action) (AccessDenied)") }.count == 1)
+        let table = try ReviewTable(path: dir.path + "/review.csv")
+        let column = [
+            "ListSSHPublicKeys": "ssh_keys_active", "ListSigningCertificates": "certificates_active",
+            "ListServiceSpecificCredentials": "service_credentials_active",
+        ][action]!
+        for user in [Self.holder, Self.bare] {
+            let row = try #require(table.row(user))
+            #expect(row[column] == "", "\(user): unknown, not 0")
+            #expect(row["error"] == "")
+        }
+        #expect(table.row(Self.holder)?["console_access"] == "true")
+    }
+
+    @Test("per user: a listing that fails otherwise makes the user unreadable, with the step and its code")
+    func unreadable() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM(now: { Self.now })
+        await seed(iam)
+        await iam.inject(.error(.limitExceeded, httpStatus: 409), on: "ListSSHPublicKeys", user: Self.holder)
+        let result = await ReviewRun.execute(configuration(iam, in: dir, source: .perUser))
+        #expect(result.exitStatus == .failure)
         #expect(result.summary?.unreadable == 1)
         let review = try #require(result.reviews.first { $0.userName == Self.holder })
-        #expect(review.errorCode == "AccessDenied")
-        #expect(review.error?.hasPrefix("iam:\(action): ") == true, "\(review.error ?? "")")
+        #expect(review.errorCode == "LimitExceeded")
+        #expect(review.error?.hasPrefix("iam:ListSSHPublicKeys: ") == true, "\(review.error ?? "")")
         let row = try #require(try ReviewTable(path: dir.path + "/review.csv").row(Self.holder))
-        #expect(row["error"]?.contains("AccessDenied") == true)
+        #expect(row["error"]?.contains("LimitExceeded") == true)
         #expect(
             [row["ssh_keys_active"], row["certificates_active"], row["service_credentials_active"]] == ["", "", ""])
         #expect(try ReviewTable(path: dir.path + "/review.csv").row(Self.bare)?["ssh_keys_active"] == "0")
@@ -155,13 +178,29 @@ struct ReviewCredentialCountsTests {
         }
     }
 
+    @Test("report with --detail: a listing the caller may not make leaves its count empty, noted once")
+    func reportDetailDenied() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM(now: { Self.now })
+        await seed(iam)
+        await iam.inject(.error(.accessDenied, httpStatus: 403), on: "ListServiceSpecificCredentials", times: 5)
+        var config = configuration(iam, in: dir, source: .report)
+        config.detail = .all
+        let result = await ReviewRun.execute(config)
+        #expect(result.exitStatus == .success, "\(result.errors)")
+        #expect(result.notes.contains { $0.contains("not allowed: iam:ListServiceSpecificCredentials") })
+        let row = try #require(try ReviewTable(path: dir.path + "/review.csv").row(Self.holder))
+        #expect(row["ssh_keys_active"] == "2")
+        #expect(row["service_credentials_active"] == "")
+    }
+
     @Test("report with --detail: a listing that fails is the row's error; its count stays empty")
     func reportDetailFailure() async throws {
         let dir = try TemporaryDirectory()
         let iam = InMemoryIAM(now: { Self.now })
         await seed(iam)
         await iam.inject(
-            .error(.accessDenied, httpStatus: 403), on: "ListServiceSpecificCredentials", user: Self.holder)
+            .error(.limitExceeded, httpStatus: 409), on: "ListServiceSpecificCredentials", user: Self.holder)
         var config = configuration(iam, in: dir, source: .report)
         config.detail = .all
         let result = await ReviewRun.execute(config)

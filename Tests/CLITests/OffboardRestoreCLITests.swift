@@ -51,7 +51,11 @@ struct OffboardRestoreCLITests {
         }
         front.add(user)
         let before = try await state(user, front)
-        #expect(before == State(console: true, keys: [.active, .inactive], ssh: [.active], certs: [.active], services: ["Active"], mfa: 1))
+        #expect(
+            before
+                == State(
+                    console: true, keys: [.active, .inactive], ssh: [.active], certs: [.active], services: ["Active"],
+                    mfa: 1))
 
         let proxy = try await RecordingProxy.start(upstream: Moto.endpoint!, rewrite: front.rewrite())
         defer { Task { await proxy.stop() } }
@@ -81,7 +85,11 @@ struct OffboardRestoreCLITests {
             ], environment: ModifyCommandTests.environment)
         #expect(restore.status == 0, "\(restore.output)")
         let after = try await state(user, front)
-        #expect(after == State(console: true, keys: [.active, .inactive], ssh: [.active], certs: [.active], services: ["Active"], mfa: 0))
+        #expect(
+            after
+                == State(
+                    console: true, keys: [.active, .inactive], ssh: [.active], certs: [.active], services: ["Active"],
+                    mfa: 0))
         let report = try String(contentsOfFile: dir.path + "/restore.csv", encoding: .utf8)
         #expect(report.contains("must register them again"), "the MFA device needs the user: \(report)")
 

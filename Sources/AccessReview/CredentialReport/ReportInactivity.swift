@@ -50,6 +50,8 @@ public struct UserDetail: Sendable, Equatable {
     /// neither); nil when not read.
     public var sshKeysActive: Int?
     public var serviceCredentialsActive: Int?
+    /// The listings the caller was not allowed (`AccessDenied`): their counts stay nil.
+    public var deniedReads: [String] = []
     public var error: String?
 
     public init(

@@ -90,6 +90,12 @@ extension ReportFinishState {
         for review in detailFailures {
             errors.append("--detail could not read user \(review.userName): \(review.detail?.error ?? "")")
         }
+        let denied = Set(outcome.reviews.flatMap { $0.detail?.deniedReads ?? [] }).sorted()
+        if !denied.isEmpty {
+            notes.append(
+                "--detail not allowed: \(denied.joined(separator: ", ")) (AccessDenied): those counts are empty; grant them (README, IAM policy) to see every credential --revoke would deactivate"
+            )
+        }
     }
 
     /// The review, to standard output or `--output`.
