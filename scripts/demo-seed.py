@@ -1,6 +1,6 @@
 """Creates the demo's IAM users in the local moto server (never real AWS).
 
-Reads samples/demo-users.csv (user, console_access yes/no, access_keys count).
+Reads samples/demo-users.csv (user, console_access yes/no, access_keys count, mfa yes/no).
 """
 import csv
 import os
@@ -25,4 +25,11 @@ with open(sys.argv[1], newline="") as handle:
             iam.create_login_profile(UserName=row["user"], Password="Seeded-Passw0rd!", PasswordResetRequired=False)
         for _ in range(int(row["access_keys"])):
             iam.create_access_key(UserName=row["user"])
-        print(f"  created {row['user']} (console access: {row['console_access']}, access keys: {row['access_keys']})")
+        if row.get("mfa") == "yes":
+            serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=row["user"])["VirtualMFADevice"]["SerialNumber"]
+            iam.enable_mfa_device(
+                UserName=row["user"], SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+        print(
+            f"  created {row['user']} (console access: {row['console_access']}, access keys: {row['access_keys']},"
+            f" MFA: {row.get('mfa', 'no')})"
+        )

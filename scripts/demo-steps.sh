@@ -54,6 +54,17 @@ if [ -f "$out/inactive-offboarding.csv" ]; then
 fi
 [ -f "$out/evidence/manifest.json" ] && echo "  evidence pack for the auditor: .demo/evidence/ (manifest.json lists each file's SHA-256)"
 
+step "8. Complete offboarding, and the way back: --revoke ... --emit-restore, then the emitted restore file"
+# `--revoke all` also covers service-specific credentials; the local emulator lacks those calls.
+"$bin" batch "$here/samples/leavers.csv" --report "$out/leavers-report.csv" \
+    --revoke console,keys,ssh,certs,mfa --emit-restore "$out/leavers-undo.csv" --endpoint-url "$endpoint" || true
+"$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/leavers-report.csv" line,user,status,detail
+echo "  the way back, written as the run went (.demo/leavers-undo.csv, mode 0600):"
+"$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/leavers-undo.csv"
+"$bin" batch "$out/leavers-undo.csv" --report "$out/undo-report.csv" \
+    --generate-passwords "$out/undo-passwords.csv" --endpoint-url "$endpoint" || true
+"$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/undo-report.csv" line,user,action,status,detail
+
 step "Files written"
 echo "  .demo/report.csv + .demo/report.csv.run.json (report and run record), .demo/audit.jsonl (one line per AWS call)"
 
@@ -63,7 +74,7 @@ cat <<'TXT'
   # container credentials), with the least-privilege policy in samples/iam-policy.json attached
   console-access validate hr-offboarding.csv
   console-access batch hr-offboarding.csv --report offboarding-dry-run.csv --profile security-ops --dry-run
-  console-access batch hr-offboarding.csv --report offboarding-report.csv --profile security-ops --deactivate-access-keys
+  console-access batch hr-offboarding.csv --report offboarding-report.csv --profile security-ops --revoke all --emit-restore offboarding-undo.csv
   console-access batch new-hires.csv --report onboarding-report.csv --profile security-ops --wait-for-user 2m
   console-access modify --user ben.okafor --reset --password-stdin --profile security-ops
 TXT

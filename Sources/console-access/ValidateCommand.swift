@@ -97,7 +97,8 @@ struct ValidateCommand: ParsableCommand {
         var line =
             "\(report.file): \(plural(report.rows, "row")), \(report.valid) valid, \(report.invalid) invalid"
             + " (valid: \(report.byAction.enable) enable, \(report.byAction.disable) disable"
-            + (report.byAction.reset > 0 ? ", \(report.byAction.reset) reset)" : ")")
+            + (report.byAction.reset > 0 ? ", \(report.byAction.reset) reset" : "")
+            + (report.byAction.restore > 0 ? ", \(report.byAction.restore) restore)" : ")")
         if report.warningCount > 0 { line += ", \(plural(report.warningCount, "warning"))" }
         if report.emptyRowsSkipped > 0 { line += ", \(plural(report.emptyRowsSkipped, "empty row")) skipped" }
         return line

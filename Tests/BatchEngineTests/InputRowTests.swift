@@ -76,7 +76,7 @@ struct InputRowTests {
         #expect(error.problems == [.unknownAction(shown: "enabel", length: 6)])
         #expect(
             error.description
-                == "line 2: unknown action \"enabel\"; expected enable, disable or reset (or onboard/offboard/reset-password)"
+                == "line 2: unknown action \"enabel\"; expected enable, disable, reset or restore (or onboard/offboard/reset-password)"
         )
         #expect(error.action == nil)
         #expect(error.user == "bob")

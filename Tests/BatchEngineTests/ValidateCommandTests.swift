@@ -123,7 +123,7 @@ struct ValidateCommandTests {
         #expect(object["valid"] as? Int == 2)
         #expect(object["invalid"] as? Int == 1)
         #expect(object["warningCount"] as? Int == 1)
-        #expect((object["byAction"] as? [String: Int]) == ["enable": 1, "disable": 1, "reset": 0])
+        #expect((object["byAction"] as? [String: Int]) == ["enable": 1, "disable": 1, "reset": 0, "restore": 0])
         #expect((object["sha256"] as? String)?.count == 64)
         let errors = try #require(object["errors"] as? [[String: Any]])
         #expect(errors.count == 1)

@@ -112,14 +112,14 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
         case .userName(let problem):
             return problem.description
         case .missingAction:
-            return "action is empty; expected enable, disable or reset"
+            return "action is empty; expected enable, disable, reset or restore"
         case .unknownAction(let shown, let length):
             if let shown {
                 return
-                    "unknown action \"\(shown)\"; expected enable, disable or reset (or onboard/offboard/reset-password)"
+                    "unknown action \"\(shown)\"; expected enable, disable, reset or restore (or onboard/offboard/reset-password)"
             }
             return
-                "unknown action (value not shown, \(length) characters); expected enable, disable or reset (or onboard/offboard/reset-password)"
+                "unknown action (value not shown, \(length) characters); expected enable, disable, reset or restore (or onboard/offboard/reset-password)"
         case .missingPassword(let hasColumn, let action):
             return hasColumn
                 ? "\(action.rawValue) needs a password; the password cell is empty"

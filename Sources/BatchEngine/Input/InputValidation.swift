@@ -34,11 +34,13 @@ public struct InputValidationReport: Sendable, Equatable, Codable {
         public var enable: Int
         public var disable: Int
         public var reset: Int
+        public var restore: Int
 
-        public init(enable: Int, disable: Int, reset: Int = 0) {
+        public init(enable: Int, disable: Int, reset: Int = 0, restore: Int = 0) {
             self.enable = enable
             self.disable = disable
             self.reset = reset
+            self.restore = restore
         }
     }
 
@@ -103,7 +105,8 @@ public struct InputValidationReport: Sendable, Equatable, Codable {
         report.rows = summary.rows
         report.valid = summary.valid
         report.invalid = summary.invalid
-        report.byAction = ActionCounts(enable: summary.enable, disable: summary.disable, reset: summary.reset)
+        report.byAction = ActionCounts(
+            enable: summary.enable, disable: summary.disable, reset: summary.reset, restore: summary.restore)
         report.emptyRowsSkipped = summary.emptyRowsSkipped
         report.warningCount = summary.warnings
         return report
