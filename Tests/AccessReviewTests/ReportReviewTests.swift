@@ -179,9 +179,9 @@ struct ReportReviewTests {
             #expect(!proxy.actions.contains("ListUsers"))
 
             let batch = try CSVReader(.path(dir.path + "/batch.csv")).readAll().map(\.fields)
-            #expect(batch.first == ["user", "action", "reason"])
+            #expect(batch.first == ["user", "action", "revoke", "reason"])
             #expect(Set(batch.dropFirst().map { $0[0] }) == [fixture.stale, fixture.never, fixture.oneKey])
-            #expect(batch.dropFirst().allSatisfy { $0[1] == "disable" && !$0[2].isEmpty })
+            #expect(batch.dropFirst().allSatisfy { $0[1] == "disable" && !$0[2].isEmpty && !$0[3].isEmpty })
 
             let review = try CSVReader(.path(dir.path + "/review.csv")).readAll()
             #expect(review.first?.fields == ReportReviewCSV.header)

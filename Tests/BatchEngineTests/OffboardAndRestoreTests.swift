@@ -132,4 +132,32 @@ struct OffboardAndRestoreTests {
         #expect(rows.allSatisfy { $0.status == .invalid && $0.errorCode == "invalid-credentials" })
         #expect(rows[2].message.contains("unknown kind `bogus`"), "\(rows[2].message)")
     }
+
+    @Test("a revoke column: each disable row's own kinds; an empty cell takes --revoke; a bad one is invalid")
+    func perRowRevoke() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM()
+        for user in ["keys-only", "default", "bad"] {
+            await iam.addUser(user)
+            await iam.addLoginProfile(user)
+            await iam.addAccessKey(user)
+            await iam.addSSHPublicKey(user)
+        }
+        let csv = "user,action,revoke\nkeys-only,disable,keys\ndefault,disable,\nbad,disable,\"keys,passwords\"\n"
+        let config = try configuration(csv, in: dir, iam: iam, name: "rows", revoke: RevokeKinds([.console, .ssh]))
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .failure, "the invalid row")
+        #expect(await iam.loginProfile("keys-only") != nil, "only its keys were asked for")
+        #expect(await iam.accessKeyStatuses("keys-only") == [.inactive])
+        #expect(await iam.sshKeyStatuses("keys-only") == [.active])
+        #expect(await iam.loginProfile("default") == nil, "the run's --revoke: console and SSH keys")
+        #expect(await iam.sshKeyStatuses("default") == [.inactive])
+        #expect(await iam.accessKeyStatuses("default") == [.active])
+        let rows = try ReportReader.readAll(.path(config.reportPath)).rows
+        let bad = try #require(rows.first { $0.user == "bad" })
+        #expect(bad.status == .invalid)
+        #expect(bad.errorCode == "invalid-revoke")
+        #expect(bad.message.contains("unknown kind `passwords`"), "\(bad.message)")
+        #expect(await iam.loginProfile("bad") != nil)
+    }
 }

@@ -178,7 +178,7 @@ extension ReportFinishState {
         let status = exitStatus()
         if configuration.includeKeys, emitted != nil, flagged.contains(where: { !$0.staleKeySlots.isEmpty }) {
             notes.append(
-                "run the emitted batch with --deactivate-access-keys to deactivate the stale keys (it deactivates every access key of each listed user)"
+                "the emitted batch's revoke column asks for keys where keys are stale: batch then deactivates every active access key of those users"
             )
         }
         var summary = ReviewSummary(

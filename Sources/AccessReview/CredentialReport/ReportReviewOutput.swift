@@ -93,15 +93,18 @@ public enum ReportReviewCSV {
     }
 }
 
-/// The `--emit-batch` file for the credential-report review: `user,action,reason`, one
-/// `disable` row per marked user. `batch` reads `user` and `action` and ignores other columns,
-/// so the reason travels with the row. Stale keys are deactivated when the file is run with
-/// `batch --deactivate-access-keys` (it deactivates every access key of each listed user).
+/// The `--emit-batch` file for the credential-report review: `user,action,revoke,reason`, one
+/// `disable` row per marked user, whose `revoke` cell says what is stale: `console`, `keys`
+/// (with `--include-keys`), or both. `batch` runs each row with its own kinds (a user whose
+/// keys alone are stale keeps console access) and ignores `reason`, which travels with the row.
 public enum ReportEmittedBatch {
-    public static let header = ["user", "action", "reason"]
+    public static let header = ["user", "action", "revoke", "reason"]
 
     public static func rows(_ reviews: [ReportUserReview]) -> [[String]] {
-        reviews.filter(\.isFlagged).map { [$0.userName, "disable", $0.reasons.joined(separator: "; ")] }
+        reviews.filter(\.isFlagged).map { review in
+            let kinds = (review.consoleStale ? ["console"] : []) + (review.staleKeySlots.isEmpty ? [] : ["keys"])
+            return [review.userName, "disable", kinds.joined(separator: ","), review.reasons.joined(separator: "; ")]
+        }
     }
 
     public static func bytes(_ reviews: [ReportUserReview]) throws -> [UInt8] {

@@ -131,7 +131,7 @@ public struct BatchRunner: Sendable {
             if options.dryRun {
                 outcome = await service.plan(
                     user: job.user, action: job.action, password: job.password,
-                    revoke: options.revoke, restore: job.restore, passwordWillBeGenerated: generate,
+                    revoke: job.revoke ?? options.revoke, restore: job.restore, passwordWillBeGenerated: generate,
                     resetExisting: options.resetExisting)
             } else if generate, let passwordFile {
                 outcome = await withGeneratedPassword(job, file: passwordFile)
@@ -153,7 +153,7 @@ public struct BatchRunner: Sendable {
             return await service.reset(
                 user: job.user, password: password ?? Password(""), waitForUser: options.waitForUser)
         case .disable:
-            return await service.disable(user: job.user, revoke: options.revoke)
+            return await service.disable(user: job.user, revoke: job.revoke ?? options.revoke)
         case .restore:
             return await service.restore(
                 user: job.user, list: job.restore ?? RestoreList(console: false, credentials: []), password: password)

@@ -15,14 +15,17 @@ public struct InputColumns: Sendable, Equatable {
     public var password: Int?
     /// The `credentials` column of `restore` rows.
     public var credentials: Int?
+    /// The `revoke` column: a `disable` row's own `--revoke` kinds.
+    public var revoke: Int?
     /// How many cells the header has; every row must have as many.
     public var count: Int
 
-    public init(user: Int, action: Int, password: Int?, credentials: Int? = nil, count: Int) {
+    public init(user: Int, action: Int, password: Int?, credentials: Int? = nil, revoke: Int? = nil, count: Int) {
         self.user = user
         self.action = action
         self.password = password
         self.credentials = credentials
+        self.revoke = revoke
         self.count = count
     }
 
@@ -40,6 +43,7 @@ public struct InputColumns: Sendable, Equatable {
         case "action": return "action"
         case "password": return "password"
         case "credentials": return "credentials"
+        case "revoke": return "revoke"
         default: return nil
         }
     }
@@ -59,7 +63,7 @@ public struct InputColumns: Sendable, Equatable {
         guard let action = found["action"] else { throw InputFileError(.missingColumn("action"), source: source) }
         self.init(
             user: user, action: action, password: found["password"], credentials: found["credentials"],
-            count: header.count)
+            revoke: found["revoke"], count: header.count)
     }
 
     /// Validates one data record against IAM's rules (`Validation`) and the batch rules.
@@ -93,6 +97,7 @@ public struct InputColumns: Sendable, Equatable {
         var password: Password?
         var warnings: [RowWarning] = []
         var restore: RestoreList?
+        var revoke: RevokeKinds?
         let passwordCell = self.password.map { fields[$0] }
         switch action {
         case .enable, .reset:
@@ -108,6 +113,7 @@ public struct InputColumns: Sendable, Equatable {
             }
         case .disable:
             if let passwordCell, !passwordCell.isEmpty { warnings.append(.passwordIgnoredForDisable) }
+            revoke = revokeCell(fields, &problems)
         case .restore:
             (restore, password) = restoreCells(fields, &problems)
         case nil:
@@ -119,7 +125,7 @@ public struct InputColumns: Sendable, Equatable {
         return .success(
             BatchJob(
                 line: record.line, user: user, action: action, password: password, warnings: warnings,
-                restore: restore))
+                restore: restore, revoke: revoke))
     }
 
     /// Validates one record from its raw bytes: a plain row (ASCII user name and password, an
@@ -163,11 +169,27 @@ public struct InputColumns: Sendable, Equatable {
             guard let password, InputColumns.isPlainValidPassword(bytes: raw[password]) else { return nil }
             return PlainRow(action: action, warnings: [])
         case .disable:
+            // A row's own `revoke` kinds are parsed by the general path.
+            if let revoke, !raw[revoke].isEmpty { return nil }
             if let password, !raw[password].isEmpty {
                 return PlainRow(action: .disable, warnings: [.passwordIgnoredForDisable])
             }
             return PlainRow(action: .disable, warnings: [])
         case .restore:
+            return nil
+        }
+    }
+
+    /// A disable row's `revoke` cell: its own kinds, or nil (empty cell, or no column) for the
+    /// run's `--revoke`.
+    private func revokeCell(_ fields: [String], _ problems: inout [RowProblem]) -> RevokeKinds? {
+        guard let column = revoke else { return nil }
+        let cell = trimmedBlanks(fields[column])
+        guard !cell.isEmpty else { return nil }
+        do {
+            return try RevokeKinds(parsing: cell)
+        } catch {
+            problems.append(.revoke(error.reason))
             return nil
         }
     }

@@ -37,10 +37,12 @@ public struct BatchJob: Sendable, Equatable {
     public var warnings: [RowWarning]
     /// What a `restore` row brings back (its `credentials` cell); nil for other actions.
     public var restore: RestoreList?
+    /// A `disable` row's own kinds to revoke (its `revoke` cell); nil for the run's `--revoke`.
+    public var revoke: RevokeKinds?
 
     public init(
         line: Int, user: String, action: ConsoleAction, password: Password?, warnings: [RowWarning] = [],
-        restore: RestoreList? = nil
+        restore: RestoreList? = nil, revoke: RevokeKinds? = nil
     ) {
         self.line = line
         self.user = user
@@ -48,6 +50,7 @@ public struct BatchJob: Sendable, Equatable {
         self.password = password
         self.warnings = warnings
         self.restore = restore
+        self.revoke = revoke
     }
 
     /// True when the row sets a console password: enable, reset, and a restore listing `console`.
@@ -90,6 +93,8 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
     case password(Validation.PasswordProblem)
     /// A `restore` row's `credentials` cell is missing or cannot be read.
     case credentials(String)
+    /// A `disable` row's `revoke` cell names no kind or an unknown one.
+    case revoke(String)
 
     /// A stable, machine-readable code, used as the report's `error_code` for invalid rows.
     public var code: String {
@@ -101,6 +106,7 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
         case .missingPassword: return "missing-password"
         case .password: return "invalid-password"
         case .credentials: return "invalid-credentials"
+        case .revoke: return "invalid-revoke"
         }
     }
 
@@ -128,6 +134,9 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
             return problem.description
         case .credentials(let reason):
             return reason
+        case .revoke(let reason):
+            return "revoke: \(reason); expected `all` or kinds separated by commas from: "
+                + CredentialKind.allCases.map(\.rawValue).joined(separator: ", ")
         }
     }
 }
