@@ -160,4 +160,27 @@ struct OffboardAndRestoreTests {
         #expect(bad.message.contains("unknown kind `passwords`"), "\(bad.message)")
         #expect(await iam.loginProfile("bad") != nil)
     }
+
+    @Test("--dry-run --revoke all: every credential that would be revoked, by id, in the report; nothing changed")
+    func dryRun() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM()
+        await iam.addUser("planned")
+        await iam.addLoginProfile("planned")
+        let key = await iam.addAccessKey("planned")
+        let ssh = await iam.addSSHPublicKey("planned")
+        let mfa = await iam.addMFADevice("planned")
+        let input = try dir.write("plan.csv", "user,action\nplanned,disable\n")
+        var config = try configuration(
+            String(contentsOfFile: input, encoding: .utf8), in: dir, iam: iam, name: "plan", revoke: .all)
+        config.options.dryRun = true
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .success, "\(result.errors)")
+        let row = try #require(try ReportReader.readAll(.path(config.reportPath)).rows.first)
+        #expect(row.status == .planned)
+        for id in [key, ssh, mfa] { #expect(row.detail.contains(id), "\(row.detail)") }
+        #expect(await iam.loginProfile("planned") != nil)
+        #expect(await iam.accessKeyStatuses("planned") == [.active])
+        #expect(await iam.mfaSerials("planned") == [mfa])
+    }
 }

@@ -110,3 +110,48 @@ struct OffboardRestoreCLITests {
         }
     }
 }
+
+/// `modify --disable --revoke`: one user, the same core as batch.
+@Suite(
+    "modify --disable --revoke",
+    .enabled(if: Moto.isAvailable, "no moto server: CONSOLE_ACCESS_MOTO_ENDPOINT is unset (make test sets it)"))
+struct ModifyRevokeTests {
+    @Test("revokes the kinds asked for, names every id in the JSON, leaves the others; again is unchanged")
+    func modifyRevoke() async throws {
+        let user = Moto.uniqueName("modrevoke")
+        let (key, ssh, cert) = try await Moto.withSession { _, admin, _ in
+            try await admin.createUser(user)
+            try await admin.createLoginProfile(user, password: OffboardRestoreCLITests.password)
+            let key = try await admin.createAccessKey(user).accessKeyId
+            return (key, try await admin.uploadSSHPublicKey(user), try await admin.uploadSigningCertificate(user))
+        }
+        let arguments = [
+            "modify", "--user", user, "--disable", "--revoke", "console,keys,ssh", "--endpoint-url", Moto.endpoint!,
+            "--output", "json",
+        ]
+        let first = try await CLI.run(arguments, environment: ModifyCommandTests.environment)
+        #expect(first.status == 0, "\(first.output)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        #expect(json["status"] as? String == "changed")
+        #expect(
+            json["changes"] as? [String]
+                == ["login profile deleted", "access keys deactivated", "SSH public keys deactivated"])
+        let revoked = try #require(json["revoked"] as? [[String: String]])
+        #expect(revoked == [["kind": "keys", "id": key], ["kind": "ssh", "id": ssh]])
+        #expect(json["deactivated_keys"] as? [String] == [key])
+        let (sshKeys, certs) = try await Moto.withSession { session, _, _ in
+            (
+                try await session.iam.listSSHPublicKeys(userName: user).value,
+                try await session.iam.listSigningCertificates(userName: user).value
+            )
+        }
+        #expect(sshKeys.map(\.status) == [.inactive])
+        #expect(certs.map(\.certificateId) == [cert])
+        #expect(certs.map(\.status) == [.active], "certs were not asked for")
+        let again = try await CLI.run(arguments, environment: ModifyCommandTests.environment)
+        #expect(again.status == 0)
+        let second = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        #expect(second["status"] as? String == "unchanged")
+        #expect((second["revoked"] as? [Any])?.isEmpty == true)
+    }
+}
