@@ -113,21 +113,25 @@ extension ConsoleAccessService {
                 deactivated += 1
             }
         } catch {
-            let failure = RowFailure(error)
-            // The detail names the reason briefly (IAM's own message); the row's message column
-            // has the first failure in full.
-            let reason = (error as? AWSServiceError)?.message ?? failure.message
-            outcome.credentialFailures.append(CredentialFailure(kind: kind, code: failure.code, message: reason))
-            if outcome.credentialFailures.count == 1 {
-                outcome.message = failure.message
-                outcome.requestId = failure.requestId ?? outcome.requestId
-                outcome.httpStatus = failure.httpStatus
-            }
+            Self.noteFailure(of: kind, error, in: &outcome)
         }
         if deactivated > 0, let change = Change.deactivated(kind) {
             outcome.changes.append(change)
         } else if !outcome.credentialFailures.contains(where: { $0.kind == kind }) {
             notes.append("no active \(kind.noun)")
+        }
+    }
+
+    /// Notes that `kind` failed with `error`: the detail names the reason briefly (IAM's own
+    /// message); the row's message, request id and HTTP status are the first failure's.
+    static func noteFailure(of kind: CredentialKind, _ error: any Error, in outcome: inout Outcome) {
+        let failure = RowFailure(error)
+        let reason = (error as? AWSServiceError)?.message ?? failure.message
+        outcome.credentialFailures.append(CredentialFailure(kind: kind, code: failure.code, message: reason))
+        if outcome.credentialFailures.count == 1 {
+            outcome.message = failure.message
+            outcome.requestId = failure.requestId ?? outcome.requestId
+            outcome.httpStatus = failure.httpStatus
         }
     }
 

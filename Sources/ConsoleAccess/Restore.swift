@@ -149,14 +149,7 @@ extension ConsoleAccessService {
             }
             if reactivated > 0, let change = Change.reactivated(kind) { outcome.changes.append(change) }
         } catch {
-            let failure = RowFailure(error)
-            let reason = (error as? AWSServiceError)?.message ?? failure.message
-            outcome.credentialFailures.append(CredentialFailure(kind: kind, code: failure.code, message: reason))
-            if outcome.credentialFailures.count == 1 {
-                outcome.message = failure.message
-                outcome.requestId = failure.requestId ?? outcome.requestId
-                outcome.httpStatus = failure.httpStatus
-            }
+            Self.noteFailure(of: kind, error, in: &outcome)
         }
     }
 
