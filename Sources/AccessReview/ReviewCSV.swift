@@ -69,6 +69,17 @@ public enum ReviewCSV {
         return fields
     }
 
+    /// The whole review as CSV bytes (the evidence pack's `review.csv`).
+    public static func bytes(_ reviews: [UserReview], rule: InactivityRule?, now: Date) throws -> [UInt8] {
+        try CSVBytes.make([header] + reviews.map { fields($0, rule: rule, now: now) })
+    }
+
+    /// The whole review as JSON (`--format json`).
+    public static func json(_ reviews: [UserReview], rule: InactivityRule?, now: Date) throws -> [UInt8] {
+        try ReviewJSON.document(
+            header: header, rows: reviews.map { fields($0, rule: rule, now: now) }, reportGenerated: nil)
+    }
+
     /// Whole days since the last console activity (see `UserReview.lastConsoleActivity`);
     /// empty without console access.
     static func idleDays(_ review: UserReview, now: Date) -> String {
@@ -88,6 +99,11 @@ public enum EmittedBatch {
     /// Writes `user,action` then `<user>,disable` per user into a new file at `path`. The file
     /// appears complete or not at all, and an existing file is never replaced (it is written
     /// beside it, then linked into place, which fails if the name is taken).
+    /// The file's bytes (the evidence pack's `batch.csv`).
+    public static func bytes(users: [String]) throws -> [UInt8] {
+        try CSVBytes.make([header] + users.map { [$0, "disable"] })
+    }
+
     public static func write(users: [String], to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary =

@@ -88,8 +88,6 @@ public struct ReviewConfiguration: Sendable {
         if source == .perUser {
             if detail != .none { problems.append("--detail needs the credential report (not --source per-user)") }
             if freshReport { problems.append("--fresh-report needs the credential report (not --source per-user)") }
-            if format == .json { problems.append("--format json needs the credential report (not --source per-user)") }
-            if evidence != nil { problems.append("--evidence needs the credential report (not --source per-user)") }
             if includeKeys { problems.append("--include-keys needs the credential report (not --source per-user)") }
         }
         if includeKeys && inactiveDays == nil { problems.append("--include-keys needs --inactive-days N") }

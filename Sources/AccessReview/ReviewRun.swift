@@ -96,6 +96,7 @@ public enum ReviewRun {
         // 4. Inactive users, the emitted batch; 5. the exit status and the summary.
         state.judgeUsers()
         state.emitBatch()
+        state.writeEvidence()
         return state.finish(calls: run.calls)
     }
 

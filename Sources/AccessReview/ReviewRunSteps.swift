@@ -23,6 +23,11 @@ struct ReviewRunState {
     var unreadable: [UserReview] = []
     /// The `--emit-batch` path, once written.
     var emitted: String?
+    /// Who ran the review and where (for the evidence pack's manifest), once connected.
+    var caller: CallerIdentity?
+    var region: String?
+    /// The `--evidence` directory, once written.
+    var evidence: String?
     var errors: [String] = []
     var notes: [String] = []
 
@@ -91,8 +96,6 @@ extension ReviewRunState {
     /// The fallback's warning, naming the options the per-user review does not apply.
     func fallbackWarning(_ warning: String) -> String {
         var unused: [String] = []
-        if configuration.evidence != nil { unused.append("--evidence") }
-        if configuration.format == .json { unused.append("--format json") }
         if configuration.detail != .none { unused.append("--detail") }
         if configuration.includeKeys { unused.append("--include-keys") }
         return "warning: " + warning
@@ -109,8 +112,9 @@ extension ReviewRunState {
         defer { run.progress.finish() }
         do {
             let state = self
-            (reviews, writeErrors) = try await run.withSession { session in
-                try await state.reviewUsers(session, progress: run.progress)
+            (reviews, writeErrors, caller, region) = try await run.withSession { session in
+                let (reviews, errors) = try await state.reviewUsers(session, progress: run.progress)
+                return (reviews, errors, session.identity, session.region)
             }
         } catch let error as CSVError {
             throw ReviewStoppedEarly(.usage, ["cannot write the review: \(error)"])
@@ -128,14 +132,32 @@ extension ReviewRunState {
         if let filter { users = users.filter { filter.matches($0.userName) } }
         users.sort(by: ReviewRun.order)
         let reviewer = UserReviewer(iam: session.iam, executor: session.executor, partition: session.partition)
-        let sink = try ReviewSink(output: configuration.output, rule: rule, now: now)
+        // CSV is written as rows complete; JSON is one document, written at the end.
+        let sink =
+            configuration.format == .csv ? try ReviewSink(output: configuration.output, rule: rule, now: now) : nil
         let total = users.count
         let reviews = await ReviewRun.reviewAll(users, concurrency: configuration.concurrency, reviewer: reviewer) {
             index, review in
-            sink.add(review, at: index)
+            sink?.add(review, at: index)
             progress.finished(failed: review.failed, total: total)
         }
+        guard let sink else { return (reviews, writeJSON(reviews)) }
         return (reviews, sink.finish())
+    }
+
+    /// `--format json`: the review to standard output or `--output`; the write errors.
+    func writeJSON(_ reviews: [UserReview]) -> [String] {
+        do {
+            let bytes = try ReviewCSV.json(reviews, rule: rule, now: now)
+            if configuration.output == "-" {
+                FileHandle.standardOutput.write(Data(bytes))
+            } else {
+                try NewFile.replace(bytes, at: configuration.output)
+            }
+            return []
+        } catch {
+            return ["the review could not be written: \(error)"]
+        }
     }
 }
 
@@ -173,6 +195,37 @@ extension ReviewRunState {
         }
     }
 
+    /// `--evidence`: the review (CSV, and JSON with `--format json`), the batch file (with
+    /// `--inactive-days`) and a manifest, in a new directory. No credential report: the source
+    /// is per user.
+    mutating func writeEvidence() {
+        guard let directory = configuration.evidence, let caller, let region else { return }
+        do {
+            var files = [
+                EvidencePack.File(name: "review.csv", bytes: try ReviewCSV.bytes(reviews, rule: rule, now: now))
+            ]
+            if configuration.format == .json {
+                files.append(
+                    EvidencePack.File(name: "review.json", bytes: try ReviewCSV.json(reviews, rule: rule, now: now)))
+            }
+            if rule != nil {
+                files.append(EvidencePack.File(name: "batch.csv", bytes: try EmittedBatch.bytes(users: inactive)))
+            }
+            var counts = ["users": reviews.count, "unreadable": unreadable.count]
+            if rule != nil { counts["inactive"] = inactive.count }
+            let manifest = EvidencePack.Manifest(
+                toolVersion: EvidencePack.toolVersion, created: ISO8601.format(now), accountId: caller.account,
+                callerArn: caller.arn, region: region,
+                partition: (caller.partition ?? Partition.of(region: region)).rawValue,
+                source: ReviewSource.perUser.rawValue, reportGenerated: nil, reportReused: false,
+                options: ReportReviewRun.options(configuration), counts: counts, files: [:])
+            try EvidencePack.write(files, manifest: manifest, to: directory)
+            evidence = directory
+        } catch {
+            errors.append("\(error)")
+        }
+    }
+
     /// Unreadable users fail the run (credentials when IAM refused a read); so does an output
     /// that could not be written.
     func exitStatus() -> ExitStatus {
@@ -180,20 +233,25 @@ extension ReviewRunState {
             return unreadable.contains { $0.errorCode.map { AWSErrorCode($0).isAuthorization } ?? false }
                 ? .credentials : .failure
         }
-        if !writeErrors.isEmpty || (configuration.emitBatch != nil && emitted == nil) { return .failure }
+        if !writeErrors.isEmpty || (configuration.emitBatch != nil && emitted == nil)
+            || (configuration.evidence != nil && evidence == nil)
+        {
+            return .failure
+        }
         return .success
     }
 
     /// The exit status, the summary and the result.
     func finish(calls: CallCounter) -> ReviewResult {
         let status = exitStatus()
-        let summary = ReviewSummary(
+        var summary = ReviewSummary(
             users: reviews.count, consoleAccess: reviews.filter(\.hasConsoleAccess).count,
             inactive: rule == nil ? nil : inactive.count, inactiveDays: configuration.inactiveDays,
             unreadable: unreadable.count,
             output: configuration.output == "-" ? "standard output" : configuration.output,
             emittedBatch: emitted, elapsedSeconds: (ContinuousClock.now - began).inSeconds, apiCalls: calls.total,
             throttledCalls: calls.throttled, exitCode: status.rawValue)
+        summary.evidence = evidence
         return ReviewResult(
             summary: summary, exitStatus: status, reviews: reviews, inactiveUsers: inactive, errors: errors,
             notes: notes)

@@ -73,4 +73,40 @@ struct ReviewInMemoryTests {
         #expect(result.inactiveUsers == ["stale"])
         #expect(await iam.count("ListUsers") >= 1)
     }
+
+    @Test("after the report's AccessDenied fallback, --format json and --evidence still apply (per-user pack)")
+    func fallbackKeepsJSONAndEvidence() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM(now: { Self.now })
+        await seed(iam)
+        await iam.inject(.error(.accessDenied, httpStatus: 403), on: "GenerateCredentialReport")
+        var config = configuration(iam, in: dir, source: .report)
+        config.format = .json
+        config.output = dir.path + "/review.json"
+        config.evidence = dir.path + "/pack"
+        let result = await ReviewRun.execute(config)
+        #expect(result.exitStatus == .success, "\(result.errors)")
+        #expect(!result.notes.contains { $0.contains("not applied per user") }, "\(result.notes)")
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config.output)))
+                as? [String: Any])
+        let users = try #require(document["users"] as? [[String: String]])
+        #expect(users.map { $0["user"] } == ["active", "nologin", "stale"])
+        #expect(users.first { $0["user"] == "stale" }?["inactive"] == "true")
+        #expect(result.summary?.evidence == config.evidence)
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/pack").sorted()
+        #expect(names == ["batch.csv", "manifest.json", "review.csv", "review.json"])
+        let manifestData = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/pack/manifest.json"))
+        let manifest = try JSONDecoder().decode(EvidencePack.Manifest.self, from: manifestData)
+        #expect(manifest.source == "per-user")
+        #expect(manifest.reportGenerated == nil)
+        #expect(manifest.accountId == "123456789012")
+        #expect(manifest.counts["inactive"] == 1)
+        for name in names where name != "manifest.json" {
+            let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: dir.path + "/pack/" + name)))
+            #expect(manifest.files[name] == EvidencePack.sha256Hex(bytes), "\(name)")
+        }
+        let batch = try String(contentsOfFile: dir.path + "/pack/batch.csv", encoding: .utf8)
+        #expect(batch == "user,action\nstale,disable\n")
+    }
 }

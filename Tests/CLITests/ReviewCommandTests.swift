@@ -187,8 +187,8 @@ struct ReviewCommandTests {
             (["review", "--detail=some"], "'some'"),
             (["review", "--include-keys"], "--include-keys needs --inactive-days"),
             (
-                ["review", "--source", "per-user", "--evidence", dir.path + "/p"],
-                "--evidence needs the credential report"
+                ["review", "--source", "per-user", "--include-keys", "--inactive-days", "9"],
+                "--include-keys needs the credential report"
             ),
             (["review", "--evidence", dir.path], "already exists; an evidence pack is never overwritten"),
             (["review", "--source", "nope"], "nope"),

@@ -75,9 +75,14 @@ public enum ReportReviewCSV {
     /// The same rows as JSON objects (`--format json`): `{"users":[{column: value,…}]}` with
     /// the report's generation time; every value a string, as in the CSV.
     public static func json(_ reviews: [ReportUserReview], generatedTime: Date?) throws -> [UInt8] {
-        let rows = reviews.map { review in
-            Dictionary(uniqueKeysWithValues: zip(header, fields(review)))
-        }
+        try ReviewJSON.document(header: header, rows: reviews.map(fields), reportGenerated: generatedTime)
+    }
+}
+
+/// A review as JSON for machines (`--format json`): `{"users":[{column: value,…}]}` (and the
+/// report's generation time when there is a report); every value a string, as in the CSV.
+enum ReviewJSON {
+    static func document(header: [String], rows: [[String]], reportGenerated: Date?) throws -> [UInt8] {
         struct Document: Encodable {
             var reportGenerated: String?
             var users: [[String: String]]
@@ -86,10 +91,10 @@ public enum ReportReviewCSV {
                 case users
             }
         }
+        let users = rows.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return Array(
-            try encoder.encode(Document(reportGenerated: generatedTime.map(ISO8601.format), users: rows)))
+        return Array(try encoder.encode(Document(reportGenerated: reportGenerated.map(ISO8601.format), users: users)))
     }
 }
 
