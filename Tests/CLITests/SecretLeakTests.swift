@@ -105,6 +105,20 @@ struct SecretLeakTests {
         for (name, text) in [("output", batch.output), ("report", reportText), ("audit log", auditText)] {
             #expect(PasswordEncodings.leaks(of: password, in: text).isEmpty, "\(echo) batch \(name): \(text)")
         }
+
+        // A restore row re-enabling console access sends its password the same way.
+        let restoreInput = try dir.write(
+            "restore.csv", "user,action,password,credentials\nu,restore,\(Self.csvField(password)),console\n")
+        let restoreReport = dir.path + "/restore-report.csv"
+        let restore = try await CLI.run(
+            ["batch", restoreInput, "--report", restoreReport, "--endpoint-url", server.url, "--debug"],
+            environment: Self.environment, timeout: .seconds(60))
+        #expect(restore.status == 1, "\(restore.output)")
+        let restoreText = try String(contentsOfFile: restoreReport, encoding: .utf8)
+        #expect(restoreText.contains(",restore,failed,"), "\(restoreText)")
+        for (name, text) in [("output", restore.output), ("report", restoreText)] {
+            #expect(PasswordEncodings.leaks(of: password, in: text).isEmpty, "\(echo) restore \(name): \(text)")
+        }
     }
 
     @Test("a crafted region from the flag, the environment or the profile: exit 2, naming the source")

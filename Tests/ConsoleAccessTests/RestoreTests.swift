@@ -158,3 +158,46 @@ struct RestoreTests {
         #expect(await iam.loginProfile("p") == nil)
     }
 }
+
+/// The `credentials` and `revoke` cells come from files written by other people: any text is
+/// either refused with a typed error or read into a value that writes back to itself.
+@Suite("Restore and revoke cells: any text, no crash, a round trip")
+struct CellParsingPropertyTests {
+    static let pieces = [
+        "console", "keys", "ssh", "certs", "service-credentials", "mfa", "all", ":", ";", ",", " ", "\t", "AKIA1",
+        "arn:aws:iam::123456789012:mfa/x", "ß", "\"", "", "x",
+    ]
+
+    func randomText(_ rng: inout SplitMix64) -> String {
+        (0..<Int.random(in: 0..<8, using: &rng)).map { _ in
+            Self.pieces[Int.random(in: 0..<Self.pieces.count, using: &rng)]
+        }
+        .joined()
+    }
+
+    @Test("RestoreList(parsing:) on 20,000 random cells")
+    func restoreList() {
+        var rng = SplitMix64(seed: 20)
+        var parsed = 0
+        for _ in 0..<20_000 {
+            let text = randomText(&rng)
+            guard let list = try? RestoreList(parsing: text) else { continue }
+            parsed += 1
+            #expect((try? RestoreList(parsing: list.description)) == list, "\(text) -> \(list)")
+        }
+        #expect(parsed > 100, "the generator reaches valid cells too")
+    }
+
+    @Test("RevokeKinds(parsing:) on 20,000 random cells")
+    func revokeKinds() {
+        var rng = SplitMix64(seed: 21)
+        var parsed = 0
+        for _ in 0..<20_000 {
+            let text = randomText(&rng)
+            guard let kinds = try? RevokeKinds(parsing: text) else { continue }
+            parsed += 1
+            #expect((try? RevokeKinds(parsing: kinds.description)) == kinds, "\(text) -> \(kinds)")
+        }
+        #expect(parsed > 100)
+    }
+}
