@@ -183,4 +183,26 @@ struct OffboardAndRestoreTests {
         #expect(await iam.accessKeyStatuses("planned") == [.active])
         #expect(await iam.mfaSerials("planned") == [mfa])
     }
+
+    @Test("a run that changes nothing keeps no restore file, so the same command runs again")
+    func nothingToUndo() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM()
+        for index in 0..<3 { await iam.addUser("many-\(index)") }
+        for index in 0..<3 { await iam.addLoginProfile("many-\(index)") }
+        let path = dir.path + "/undo.csv"
+        let csv = "user,action\nmany-0,disable\nmany-1,disable\nmany-2,disable\n"
+        var refused = try configuration(csv, in: dir, iam: iam, name: "refused", emitRestore: path)
+        refused.maxDisable = 2
+        let first = await BatchRun.execute(refused)
+        #expect(first.exitStatus == .usage, "blast radius")
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(first.notes.contains { $0.contains("nothing to undo") })
+
+        let again = try configuration(csv, in: dir, iam: iam, name: "again", emitRestore: path)
+        let second = await BatchRun.execute(again)
+        #expect(second.exitStatus == .success, "\(second.errors)")
+        let rows = try CSVReader(.path(path)).readAll().dropFirst().map { $0.fields[0] }
+        #expect(rows.sorted() == ["many-0", "many-1", "many-2"])
+    }
 }

@@ -96,10 +96,7 @@ public enum BatchRun {
             passwordFile?.close()
             return error.result
         }
-        defer {
-            passwordFile?.close()
-            restoreFile?.close()
-        }
+        defer { passwordFile?.close() }
         state.reportInvalidRows(to: sink)
         state.refuseIfStrict(sink: sink)
 
@@ -112,6 +109,10 @@ public enum BatchRun {
                 run, sink: sink, stop: stop, passwordFile: passwordFile, restoreFile: restoreFile)
         }
         run.progress.finish()
+        if let restoreFile, restoreFile.close() {
+            state.notes.append(
+                "--emit-restore: nothing was changed, so there is nothing to undo; \(restoreFile.path) was not kept")
+        }
 
         // 4. Close the report; write the summary into the run record.
         return state.finish(sink: sink, calls: run.calls, interrupted: stop.isStopping, began: began)

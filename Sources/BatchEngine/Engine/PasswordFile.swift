@@ -18,6 +18,10 @@ public final class PrivateCSVFile: @unchecked Sendable {
     public let path: String
     private let lock = NIOLock()
     private let writer: CSVWriter
+    /// True when this run created the file (not appending to one from an earlier run).
+    public let createdNew: Bool
+    /// Rows written after the header (guarded by `lock`).
+    private var rowsWritten = 0
 
     public struct OpenError: Error, Sendable, CustomStringConvertible {
         public let description: String
@@ -53,6 +57,7 @@ public final class PrivateCSVFile: @unchecked Sendable {
             fchmod(fd, 0o600)
             _ = Glibc.close(fd)
         }
+        createdNew = !exists
         do {
             writer = try CSVWriter(.path(path, .append))
             if !exists || info.st_size == 0 {
@@ -69,11 +74,23 @@ public final class PrivateCSVFile: @unchecked Sendable {
         try lock.withLock {
             try writer.write(fields)
             try writer.flush()
+            rowsWritten += 1
         }
     }
 
     public func close() {
         lock.withLock { try? writer.close() }
+    }
+
+    /// Closes the file and, when this run created it and wrote no row, removes it (so that the
+    /// same command can run again after a run that changed nothing, such as a refused one).
+    /// Returns true when it was removed.
+    public func closeRemovingIfEmpty() -> Bool {
+        lock.withLock {
+            try? writer.close()
+            guard createdNew && rowsWritten == 0 else { return false }
+            return unlink(path) == 0
+        }
     }
 }
 
@@ -117,5 +134,6 @@ public struct RestoreFile: Sendable {
         try file.write([outcome.user, ConsoleAction.restore.rawValue, "", list.description])
     }
 
-    public func close() { file.close() }
+    /// Closes the file; one this run created with nothing to undo is removed (true).
+    public func close() -> Bool { file.closeRemovingIfEmpty() }
 }
