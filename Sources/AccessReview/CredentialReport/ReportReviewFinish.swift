@@ -101,6 +101,11 @@ extension ReportFinishState {
     /// The review, to standard output or `--output`.
     mutating func writeReview() {
         do {
+            if configuration.format == .csv {
+                // Streamed: the whole review is never in memory as bytes.
+                try ReportReviewRun.writeCSV(outcome, to: configuration.output)
+                return
+            }
             reviewBytes = try ReportReviewRun.reviewBytes(outcome, format: configuration.format)
             if configuration.output == "-" {
                 FileHandle.standardOutput.write(Data(reviewBytes))

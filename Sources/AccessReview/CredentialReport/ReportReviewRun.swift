@@ -51,6 +51,9 @@ enum ReportReviewRun {
             let rule = ReportInactivityRule(
                 days: configuration.inactiveDays, includeKeys: configuration.includeKeys, now: now)
             var reviews: [ReportUserReview] = []
+            // At most a row per line: one allocation instead of doubling (heaptrack at 5,000
+            // users: the doubling array was the largest single block of the peak).
+            reviews.reserveCapacity(fetched.content.csv.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 })
             do {
                 let filter = configuration.userRegex.flatMap { try? UserNameFilter(pattern: $0) }
                 var parser = try CredentialReportParser(csv: fetched.content.csv)
@@ -79,9 +82,41 @@ enum ReportReviewRun {
     /// The review in the asked format.
     static func reviewBytes(_ outcome: ReportReviewOutcome, format: ReviewFormat) throws -> [UInt8] {
         switch format {
-        case .csv: return try CSVBytes.make([ReportReviewCSV.header] + outcome.reviews.map(ReportReviewCSV.fields))
+        case .csv:
+            // Row by row: never every row's fields at once (measured with heaptrack at 5,000
+            // users: the fields of all rows were a fifth of the review's peak heap).
+            var bytes = try CSVWriter.encode(ReportReviewCSV.header)
+            for review in outcome.reviews { bytes += try CSVWriter.encode(ReportReviewCSV.fields(review)) }
+            return bytes
         case .json: return try ReportReviewCSV.json(outcome.reviews, generatedTime: outcome.generatedTime)
         }
+    }
+
+    /// The review as CSV, written row by row to standard output (`-`) or to `path`, which is
+    /// replaced atomically (written beside it, synced, renamed over it).
+    static func writeCSV(_ outcome: ReportReviewOutcome, to path: String) throws {
+        if path == "-" {
+            let writer = try CSVWriter(.standardOutput)
+            try writeRows(outcome, with: writer)
+            try writer.close()
+            return
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        let temporary =
+            (directory.isEmpty ? "" : directory + "/") + ".\((path as NSString).lastPathComponent).tmp-\(getpid())"
+        defer { unlink(temporary) }
+        let writer = try CSVWriter(.path(temporary, .truncate))
+        try writeRows(outcome, with: writer)
+        try writer.synchronize()
+        try writer.close()
+        guard rename(temporary, path) == 0 else {
+            throw EmittedBatch.EmitError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func writeRows(_ outcome: ReportReviewOutcome, with writer: CSVWriter) throws {
+        try writer.write(ReportReviewCSV.header)
+        for review in outcome.reviews { try writer.write(ReportReviewCSV.fields(review)) }
     }
 
     /// Counts per state, every state present (zero included), for the summary and manifest.
