@@ -12,7 +12,9 @@ extension ConsoleAccessService {
             preconditionFailure("the login profile is not listed as a credential")
         case .keys:
             let listed = try await iam.listAccessKeys(userName: user)
-            return Self.result(listed) { ($0.accessKeyId, $0.status == .active) }
+            // A key whose status IAM did not say is taken as active: revoking then sets it
+            // Inactive rather than leaving it.
+            return Self.result(listed) { ($0.accessKeyId, $0.status != .inactive) }
         case .ssh:
             let listed = try await iam.listSSHPublicKeys(userName: user)
             return Self.result(listed) { ($0.sshPublicKeyId, $0.status == .active) }

@@ -18,12 +18,10 @@ extension ConsoleAccessService {
             return refused(outcome, refusal)
         }
         var notes: [String] = []
-        var deletedUncertain = false
         if revoke.contains(.console) {
-            switch await deleteConsole(user: user, &outcome, &notes, ledger) {
-            case .done(let uncertain): deletedUncertain = uncertain
-            case .finished(let finished): return finished
-            }
+            // A console that could not be deleted is the row's failure, but the other kinds are
+            // still revoked: a leaver keeps as little as possible.
+            if let missing = await deleteConsole(user: user, &outcome, &notes, ledger) { return missing }
         } else if let missing = await missingUser(user, &outcome) {
             return missing
         }
@@ -34,45 +32,39 @@ extension ConsoleAccessService {
             return failedCredentials(outcome, first, notes: notes)
         }
         // Most likely this run's lost request deleted it: reported `changed`, the doubt in detail.
-        outcome.status = outcome.changes.isEmpty && !deletedUncertain ? .unchanged : .changed
+        outcome.status = outcome.changes.isEmpty && !outcome.profileDeletionUncertain ? .unchanged : .changed
         outcome.detail = ([Self.describe(outcome.changes, revoked: outcome.revoked)] + notes)
             .filter { !$0.isEmpty }.joined(separator: "; ")
         return outcome
     }
 
-    private enum ConsoleStep {
-        /// The profile is gone (`uncertain`: after a lost answer, maybe not by this run).
-        case done(uncertain: Bool)
-        /// The row ends here (no such user, or the delete failed).
-        case finished(Outcome)
-    }
-
-    /// Deletes the login profile; a missing profile is told apart from a missing user.
+    /// Deletes the login profile; a missing profile is told apart from a missing user (the
+    /// `not-found` outcome is returned). A failure is noted as the console kind's.
     private func deleteConsole(
         user: String, _ outcome: inout Outcome, _ notes: inout [String], _ ledger: CallLedger
-    ) async -> ConsoleStep {
+    ) async -> Outcome? {
         do {
             let deleted = try await iam.deleteLoginProfile(userName: user)
             outcome.requestId = deleted.requestId
             outcome.changes.append(.profileDeleted)
-            return .done(uncertain: false)
         } catch let error as AWSServiceError where error.errorCode == .noSuchEntity {
-            if let missing = await missingUser(user, &outcome) { return .finished(missing) }
+            if let missing = await missingUser(user, &outcome) { return missing }
             if ledger.tracking("DeleteLoginProfile").answerLost {
+                outcome.profileDeletionUncertain = true
                 notes.append(
                     "no login profile now (console access disabled); an answer to DeleteLoginProfile was lost, so whether this run deleted it or it was already gone cannot be known"
                 )
-                return .done(uncertain: true)
+            } else {
+                notes.append("no login profile (console access already disabled)")
             }
-            notes.append("no login profile (console access already disabled)")
-            return .done(uncertain: false)
         } catch {
-            var failure = failed(outcome, error)
+            Self.noteFailure(of: .console, error, in: &outcome)
             if ledger.tracking("DeleteLoginProfile").answerLost {
-                failure.detail = Self.unknownAfterLostAnswer("DeleteLoginProfile")
+                outcome.profileDeletionUncertain = true
+                notes.append(Self.unknownAfterLostAnswer("DeleteLoginProfile"))
             }
-            return .finished(failure)
         }
+        return nil
     }
 
     /// `not-found` when the user does not exist (GetUser), nil when it does; a failure to tell
@@ -100,6 +92,9 @@ extension ConsoleAccessService {
             let listed = try await credentials(kind, user: user)
             outcome.requestId = listed.requestId
             for credential in listed.value where credential.active {
+                // Noted before the call: if its answer is lost and the retries fail, IAM may
+                // still have applied it, and the way back must list it.
+                outcome.revokeAttempted.append(RevokedCredential(kind: kind, id: credential.id))
                 do {
                     let done = try await deactivate(kind, id: credential.id, user: user)
                     outcome.requestId = done.requestId

@@ -103,6 +103,12 @@ public struct Outcome: Sendable, Equatable {
     public var httpStatus: Int?
     /// Credentials deactivated (or, planned, that would be), by kind and id, in order.
     public var revoked: [RevokedCredential]
+    /// Every credential a disable tried to deactivate (a superset of `revoked`: a call whose
+    /// answer was lost may have been applied), for the way back.
+    public var revokeAttempted: [RevokedCredential] = []
+    /// A disable's login profile is gone but whether this run deleted it is unknown (an answer
+    /// to `DeleteLoginProfile` was lost); the way back lists `console` then too.
+    public var profileDeletionUncertain = false
     /// Credentials reactivated by a restore (or, planned, that would be), by kind and id.
     public var reactivated: [RevokedCredential]
     /// Kinds whose revoking failed (the row is then `failed`; the other kinds were still tried).

@@ -15,36 +15,41 @@ public struct RestoreList: Sendable, Equatable, CustomStringConvertible {
         self.credentials = credentials
     }
 
-    /// What undoes a disable outcome: `console` when its login profile was deleted, and every
-    /// credential it deactivated; nil when it changed nothing.
+    /// What undoes a disable outcome: `console` when its login profile was deleted (or may
+    /// have been, after a lost answer), and every credential it deactivated or tried to (a
+    /// restore reactivates only what is inactive, and each of these was active before); nil when
+    /// it changed nothing.
     public init?(undoing outcome: Outcome) {
         guard outcome.action == .disable else { return nil }
-        let console = outcome.changes.contains(.profileDeleted)
-        guard console || !outcome.revoked.isEmpty else { return nil }
-        self.init(console: console, credentials: outcome.revoked)
+        let console = outcome.changes.contains(.profileDeleted) || outcome.profileDeletionUncertain
+        let credentials = outcome.revokeAttempted.isEmpty ? outcome.revoked : outcome.revokeAttempted
+        guard console || !credentials.isEmpty else { return nil }
+        self.init(console: console, credentials: credentials)
     }
 
     /// Parses a `credentials` cell.
     public init(parsing text: String) throws(RestoreListError) {
         var console = false
         var credentials: [RevokedCredential] = []
-        for item in text.split(separator: ";", omittingEmptySubsequences: false) {
+        for (index, item) in text.split(separator: ";", omittingEmptySubsequences: false).enumerated() {
             let item = item.trimmingCharacters(in: .whitespaces)
+            let entry = "entry \(index + 1)"
             if item == CredentialKind.console.rawValue {
                 console = true
                 continue
             }
+            // Never quoted whole: a password typed one column off must not reach the report.
             guard let colon = item.firstIndex(of: ":") else {
-                throw RestoreListError(item.isEmpty ? "an empty entry" : "`\(Self.shown(item))` is not kind:id")
+                throw RestoreListError(item.isEmpty ? "\(entry) is empty" : "\(entry) is neither console nor kind:id")
             }
             let kindText = String(item[..<colon])
             let id = String(item[item.index(after: colon)...])
             guard let kind = CredentialKind(rawValue: kindText), kind != .console else {
-                throw RestoreListError("unknown kind `\(Self.shown(kindText))`")
+                throw RestoreListError("\(entry): unknown kind \(CredentialKind.shown(kindText))")
             }
             guard !id.isEmpty, id.count <= Self.maxIdLength, id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
                 throw RestoreListError(
-                    "the \(kind.rawValue) id must be 1-\(Self.maxIdLength) printable ASCII characters")
+                    "\(entry): the \(kind.rawValue) id must be 1-\(Self.maxIdLength) printable ASCII characters")
             }
             credentials.append(RevokedCredential(kind: kind, id: id))
         }
@@ -59,12 +64,6 @@ public struct RestoreList: Sendable, Equatable, CustomStringConvertible {
 
     /// The kinds listed other than the console, in restoring order.
     var credentialKinds: [CredentialKind] { Set(credentials.map(\.kind)).sorted() }
-
-    /// At most 40 characters of a bad entry, for an error message (a cell is never a secret here,
-    /// but a wrong file could put one in it).
-    private static func shown(_ text: String) -> String {
-        text.count <= 40 ? text : String(text.prefix(40)) + "…"
-    }
 }
 
 /// A `credentials` cell that cannot be read.

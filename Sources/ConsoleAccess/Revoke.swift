@@ -26,6 +26,18 @@ public enum CredentialKind: String, Sendable, Codable, CaseIterable, Comparable 
         }
     }
 
+    /// A cell's word for an error message: quoted when it cannot be a misplaced password (at
+    /// most 24 ASCII letters, `-` and `_`), else only its length. Cells come from files other
+    /// people write, and a password typed one column off must not reach a report or log.
+    static func shown(_ word: String) -> String {
+        let safe =
+            word.count <= 24
+            && word.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || $0 == "-" || $0 == "_"
+            }
+        return safe ? "`\(word)`" : "(not shown, \(word.count) characters)"
+    }
+
     /// The order kinds are revoked and listed in: the console first (the most used way in).
     public static func < (lhs: CredentialKind, rhs: CredentialKind) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
@@ -61,7 +73,7 @@ public struct RevokeKinds: Sendable, Equatable, CustomStringConvertible {
             if word.isEmpty { throw RevokeKindsError(text: text, reason: "an empty kind") }
             if word == "all" { throw RevokeKindsError(text: text, reason: "`all` goes alone") }
             guard let kind = CredentialKind(rawValue: word) else {
-                throw RevokeKindsError(text: text, reason: "unknown kind `\(word)`")
+                throw RevokeKindsError(text: text, reason: "unknown kind \(CredentialKind.shown(word))")
             }
             kinds.insert(kind)
         }
@@ -84,6 +96,8 @@ public struct RevokeKindsError: Error, Sendable, CustomStringConvertible {
     public let text: String
     public let reason: String
 
+    /// The whole `--revoke` value is quoted: it comes from the command line, not a file cell
+    /// (a `revoke` cell's error uses `reason` alone).
     public var description: String {
         "--revoke \(text): \(reason); give `all` or kinds separated by commas from: "
             + CredentialKind.allCases.map(\.rawValue).joined(separator: ", ")

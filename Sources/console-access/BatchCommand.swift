@@ -112,7 +112,7 @@ struct BatchCommand: AsyncParsableCommand {
         let configuration = BatchConfiguration(
             input: .argument(input), reportPath: report, inputOptions: BatchInputOptions(delimiter: delimiter.byte),
             options: RunOptions(
-                concurrency: pacing.concurrency, dryRun: dryRun, revoke: revoke.kinds,
+                concurrency: pacing.concurrency, dryRun: dryRun, revoke: revoke.kinds, revokeGiven: revoke.given,
                 resetExisting: change.resetExisting, waitForUser: change.userWait),
             strict: strict, resume: resume, retry: try pacing.retryPolicy(), maxRate: pacing.maxRate,
             maxDisable: maxDisable, generatePasswordsPath: generatePasswords, emitRestorePath: emitRestore,

@@ -205,4 +205,41 @@ struct OffboardAndRestoreTests {
         let rows = try CSVReader(.path(path)).readAll().dropFirst().map { $0.fields[0] }
         #expect(rows.sorted() == ["many-0", "many-1", "many-2"])
     }
+
+    @Test("a password typed into the credentials or revoke cell is never quoted back")
+    func misplacedPasswords() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM()
+        await iam.addUser("r")
+        let secrets = ["Hunter2!x9-Long", "keys:Hunter3!x9", "P@ss w0rd,Inner!"]
+        let csv =
+            "user,action,credentials,revoke\nr,restore,\(secrets[0]),\nr,restore,console;\(secrets[1]) x,\n"
+            + "r,disable,,\"\(secrets[2])\"\n"
+        let result = await BatchRun.execute(try configuration(csv, in: dir, iam: iam, name: "leak"))
+        #expect(result.exitStatus == .failure)
+        let report = try String(contentsOfFile: dir.path + "/leak-report.csv", encoding: .utf8)
+        #expect(report.contains("invalid-credentials") && report.contains("invalid-revoke"), "\(report)")
+        for secret in secrets + ["Hunter2", "Hunter3", "P@ss", "Inner!"] {
+            #expect(!report.contains(secret), "\(secret) in \(report)")
+            #expect(!result.errors.joined().contains(secret))
+        }
+    }
+
+    @Test("a row's revoke cell adds to an explicit --revoke, never narrows it")
+    func explicitRevokeWins() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM()
+        await iam.addUser("wide")
+        await iam.addLoginProfile("wide")
+        await iam.addAccessKey("wide")
+        await iam.addSSHPublicKey("wide")
+        var config = try configuration("user,action,revoke\nwide,disable,keys\n", in: dir, iam: iam, name: "wide")
+        config.options.revoke = RevokeKinds([.console, .ssh])
+        config.options.revokeGiven = true
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .success, "\(result.errors)")
+        #expect(await iam.loginProfile("wide") == nil)
+        #expect(await iam.accessKeyStatuses("wide") == [.inactive])
+        #expect(await iam.sshKeyStatuses("wide") == [.inactive])
+    }
 }

@@ -144,6 +144,20 @@ struct RestoreTests {
         }
     }
 
+    @Test("dry run of a restore with console and no password: invalid, as the real run would say")
+    func planWithoutPassword() async throws {
+        let iam = InMemoryIAM()
+        await iam.addUser("p")
+        let list = RestoreList(console: true, credentials: [])
+        let planned = await service(iam).plan(user: "p", action: .restore, password: nil, restore: list)
+        let real = await service(iam).restore(user: "p", list: list, password: nil)
+        #expect(planned.status == .invalid)
+        #expect(planned.detail == real.detail)
+        let generated = await service(iam).plan(
+            user: "p", action: .restore, password: nil, restore: list, passwordWillBeGenerated: true)
+        #expect(generated.status == .planned)
+    }
+
     @Test("dry run of a restore: what would be reactivated and re-enabled, nothing changed")
     func plan() async throws {
         let iam = InMemoryIAM()

@@ -102,6 +102,42 @@ struct RevokeTests {
         #expect(await iam.mfaSerials("leaver").isEmpty)
     }
 
+    @Test("a console that cannot be deleted does not stop the other kinds; the row is failed and says so")
+    func consoleFails() async throws {
+        let iam = InMemoryIAM()
+        let ids = await leaver(iam)
+        await iam.inject(.error(.accessDenied, httpStatus: 403, message: "no delete"), on: "DeleteLoginProfile")
+        let outcome = await service(iam).disable(user: "leaver", revoke: .all)
+        #expect(outcome.status == .failed)
+        #expect(outcome.errorCode == "AccessDenied")
+        #expect(outcome.detail.contains("failed: login profile (AccessDenied: no delete)"), "\(outcome.detail)")
+        #expect(outcome.detail.hasPrefix("done: access keys deactivated: \(ids.key)"), "\(outcome.detail)")
+        #expect(await iam.loginProfile("leaver") != nil)
+        #expect(await iam.accessKeyStatuses("leaver") == [.inactive, .inactive])
+        #expect(await iam.sshKeyStatuses("leaver") == [.inactive])
+        #expect(await iam.mfaSerials("leaver").isEmpty)
+        let undo = try #require(RestoreList(undoing: outcome))
+        #expect(!undo.console, "the profile was never deleted")
+        #expect(undo.credentials.map(\.id) == [ids.key, ids.ssh, ids.cert, ids.service, ids.mfa])
+    }
+
+    @Test("the way back lists what may have been applied: a lost delete answer, a lost update whose retries failed")
+    func undoAfterLostAnswers() async throws {
+        let iam = InMemoryIAM()
+        await iam.addUser("lost")
+        await iam.addLoginProfile("lost")
+        let key = await iam.addAccessKey("lost")
+        await iam.inject(.answerLost, on: "DeleteLoginProfile")
+        await iam.inject(.answerLost, on: "UpdateAccessKey", times: 3)
+        let outcome = await service(iam).disable(user: "lost", revoke: .consoleAndKeys)
+        #expect(outcome.status == .failed, "the key's update never got an answer: \(outcome.detail)")
+        #expect(outcome.revoked.isEmpty)
+        #expect(await iam.accessKeyStatuses("lost") == [.inactive], "IAM applied it all the same")
+        let undo = try #require(RestoreList(undoing: outcome))
+        #expect(undo.console, "the profile is gone, most likely by this run")
+        #expect(undo.credentials == [RevokedCredential(kind: .keys, id: key)])
+    }
+
     @Test("revoking only credentials leaves the login profile; a missing user is not-found")
     func withoutConsole() async throws {
         let iam = InMemoryIAM()

@@ -11,6 +11,9 @@ public struct RunOptions: Sendable {
     public var dryRun: Bool
     /// With disable rows: what to revoke (`--revoke`; default the console password only).
     public var revoke: RevokeKinds
+    /// True when `--revoke` (or `--deactivate-access-keys`) was given: a row's own `revoke`
+    /// cell then adds to it, never narrows it. Without it, a row's cell is what the row revokes.
+    public var revokeGiven: Bool
     /// After a stop is requested, how long in-flight rows may take before they are cancelled.
     public var stopGrace: Duration
     /// `--reset-existing`: enable rows whose user already has a login profile set its password too.
@@ -19,12 +22,13 @@ public struct RunOptions: Sendable {
     public var waitForUser: UserWait
 
     public init(
-        concurrency: Int = 4, dryRun: Bool = false, revoke: RevokeKinds = .console,
+        concurrency: Int = 4, dryRun: Bool = false, revoke: RevokeKinds = .console, revokeGiven: Bool = false,
         stopGrace: Duration = .seconds(15), resetExisting: Bool = false, waitForUser: UserWait = .none
     ) {
         self.concurrency = min(max(concurrency, 1), 64)
         self.dryRun = dryRun
         self.revoke = revoke
+        self.revokeGiven = revokeGiven
         self.stopGrace = stopGrace
         self.resetExisting = resetExisting
         self.waitForUser = waitForUser
@@ -131,7 +135,7 @@ public struct BatchRunner: Sendable {
             if options.dryRun {
                 outcome = await service.plan(
                     user: job.user, action: job.action, password: job.password,
-                    revoke: job.revoke ?? options.revoke, restore: job.restore, passwordWillBeGenerated: generate,
+                    revoke: options.revoke(for: job), restore: job.restore, passwordWillBeGenerated: generate,
                     resetExisting: options.resetExisting)
             } else if generate, let passwordFile {
                 outcome = await withGeneratedPassword(job, file: passwordFile)
@@ -153,7 +157,7 @@ public struct BatchRunner: Sendable {
             return await service.reset(
                 user: job.user, password: password ?? Password(""), waitForUser: options.waitForUser)
         case .disable:
-            return await service.disable(user: job.user, revoke: job.revoke ?? options.revoke)
+            return await service.disable(user: job.user, revoke: options.revoke(for: job))
         case .restore:
             return await service.restore(
                 user: job.user, list: job.restore ?? RestoreList(console: false, credentials: []), password: password)
@@ -179,5 +183,14 @@ public struct BatchRunner: Sendable {
                 "the generated password was set but could not be written to \(file.path): \(error); reset the user to set a new one"
         }
         return outcome
+    }
+}
+
+extension RunOptions {
+    /// What a disable row revokes: its own `revoke` cell (as `review --emit-batch` writes it),
+    /// joined with `--revoke` when that was given; else the run's `--revoke`.
+    func revoke(for job: BatchJob) -> RevokeKinds {
+        guard let own = job.revoke else { return revoke }
+        return revokeGiven ? RevokeKinds(own.kinds.union(revoke.kinds)) : own
     }
 }
