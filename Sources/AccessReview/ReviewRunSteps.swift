@@ -148,12 +148,7 @@ extension ReviewRunState {
     /// `--format json`: the review to standard output or `--output`; the write errors.
     func writeJSON(_ reviews: [UserReview]) -> [String] {
         do {
-            let bytes = try ReviewCSV.json(reviews, rule: rule, now: now)
-            if configuration.output == "-" {
-                FileHandle.standardOutput.write(Data(bytes))
-            } else {
-                try NewFile.replace(bytes, at: configuration.output)
-            }
+            try NewFile.output(ReviewCSV.json(reviews, rule: rule, now: now), to: configuration.output)
             return []
         } catch {
             return ["the review could not be written: \(error)"]

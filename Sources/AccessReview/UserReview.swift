@@ -170,27 +170,29 @@ public struct UserReviewer: Sendable {
     /// unknown and is noted in `deniedReads`; any other failure throws.
     func readOtherCredentials(_ name: String, into review: inout UserReview, step: inout String) async throws {
         step = "iam:ListSSHPublicKeys"
-        review.activeSSHPublicKeys = try await allowed(step, &review) {
+        review.activeSSHPublicKeys = try await Self.countIfAllowed(step, denied: &review.deniedReads) {
             try await iam.listSSHPublicKeys(userName: name).value.filter { $0.status == .active }.count
         }
         step = "iam:ListSigningCertificates"
-        review.activeSigningCertificates = try await allowed(step, &review) {
+        review.activeSigningCertificates = try await Self.countIfAllowed(step, denied: &review.deniedReads) {
             try await iam.listSigningCertificates(userName: name).value.filter { $0.status == .active }.count
         }
         step = "iam:ListServiceSpecificCredentials"
-        review.activeServiceSpecificCredentials = try await allowed(step, &review) {
+        review.activeServiceSpecificCredentials = try await Self.countIfAllowed(step, denied: &review.deniedReads) {
             try await iam.listServiceSpecificCredentials(userName: name).value.filter { $0.status == .active }.count
         }
     }
 
-    /// `read`'s count, or nil (noting `action`) when the caller is not allowed to make the call.
-    private func allowed(_ action: String, _ review: inout UserReview, _ read: () async throws -> Int)
+    /// `read`'s count, or nil (noting `action` in `denied`) when the caller is not allowed to
+    /// make the call: a policy written before the count columns existed lacks these list actions.
+    /// The per-user review and the report's `--detail` both count this way.
+    static func countIfAllowed(_ action: String, denied: inout [String], _ read: () async throws -> Int)
         async throws -> Int?
     {
         do {
             return try await read()
         } catch let error as AWSServiceError where error.errorCode.isAccessDenied {
-            review.deniedReads.append(action)
+            denied.append(action)
             return nil
         }
     }

@@ -3,9 +3,9 @@ import AWSQuery
 extension ConsoleAccessService {
     // MARK: Disable
 
-    /// Revokes what `revoke` names (by default the console password only): deletes the login profile (`console`), and sets every active
-    /// credential of the other kinds inactive (never deletes one). Already inactive credentials
-    /// are left alone and not counted. A kind that fails does not stop the others; the row is
+    /// Revokes what `revoke` names (by default the console password only): deletes the login
+    /// profile (`console`), and sets every active credential of the other kinds inactive (never
+    /// deletes one). Already inactive credentials are left alone and not counted. A kind that fails does not stop the others; the row is
     /// then `failed` and its detail says which kinds were done and which failed. No profile is
     /// `unchanged`; no user is `not-found`.
     public func disable(user: String, revoke: RevokeKinds = .console) async -> Outcome {

@@ -28,12 +28,11 @@ extension ConsoleAccessService {
         {
             return refused(outcome, refusal)
         }
-        // A restore that enables console access checks its password as `restore` will.
-        if action == .restore, restore?.console == true, !passwordWillBeGenerated {
-            guard let password, !password.isEmpty else { return refused(outcome, .missingPassword(.restore)) }
-            if let refusal = localProblem(user: user, action: .enable, password: password) {
-                return refused(outcome, refusal)
-            }
+        if action == .restore,
+            let refusal = restoreRefusal(
+                user: user, list: restore, password: password, passwordWillBeGenerated: passwordWillBeGenerated)
+        {
+            return refused(outcome, refusal)
         }
         do {
             let found: AWSResult<IAMUser>

@@ -97,11 +97,8 @@ extension ConsoleAccessService {
         if let refusal = Validation.refusal(user: user, action: .restore, password: nil) {
             return refused(outcome, refusal)
         }
-        if list.console {
-            guard let password, !password.isEmpty else { return refused(outcome, .missingPassword(.restore)) }
-            if let refusal = localProblem(user: user, action: .enable, password: password) {
-                return refused(outcome, refusal)
-            }
+        if let refusal = restoreRefusal(user: user, list: list, password: password) {
+            return refused(outcome, refusal)
         }
         if let missing = await missingUser(user, &outcome) { return missing }
         var notes: [String] = []
@@ -125,6 +122,16 @@ extension ConsoleAccessService {
         outcome.detail = ([Self.describe(outcome.changes, revoked: outcome.reactivated)] + notes)
             .filter { !$0.isEmpty }.joined(separator: "; ")
         return outcome
+    }
+
+    /// Why a restore row that enables console access is refused before any call: no password
+    /// (and none will be generated), or one that enable would refuse. Its dry run says the same.
+    func restoreRefusal(user: String, list: RestoreList?, password: Password?, passwordWillBeGenerated: Bool = false)
+        -> Refusal?
+    {
+        guard list?.console == true, !passwordWillBeGenerated else { return nil }
+        guard let password, !password.isEmpty else { return .missingPassword(.restore) }
+        return localProblem(user: user, action: .enable, password: password)
     }
 
     /// Sets each listed credential of `kind` active again, if it still exists and is inactive.

@@ -26,16 +26,10 @@ public enum CredentialKind: String, Sendable, Codable, CaseIterable, Comparable 
         }
     }
 
-    /// A cell's word for an error message: quoted when it cannot be a misplaced password (at
-    /// most 24 ASCII letters, `-` and `_`), else only its length. Cells come from files other
-    /// people write, and a password typed one column off must not reach a report or log.
+    /// A cell's word for an error message: quoted when `Validation.isSafeToShow` allows it,
+    /// else only its length.
     static func shown(_ word: String) -> String {
-        let safe =
-            word.count <= 24
-            && word.unicodeScalars.allSatisfy {
-                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || $0 == "-" || $0 == "_"
-            }
-        return safe ? "`\(word)`" : "(not shown, \(word.count) characters)"
+        Validation.isSafeToShow(word) ? "`\(word)`" : "(not shown, \(word.count) characters)"
     }
 
     /// The order kinds are revoked and listed in: the console first (the most used way in).

@@ -58,6 +58,17 @@ public enum Validation {
         return password.problem.map(Refusal.invalidPassword)
     }
 
+    /// Whether a cell that failed to parse may be quoted in a message: only when it cannot be a
+    /// misplaced password (at most 24 characters of ASCII letters, spaces, `-` and `_`). Cells come
+    /// from files other people write; a password typed one column off must not reach a report.
+    public static func isSafeToShow(_ text: String) -> Bool {
+        text.utf8.count <= 24
+            && text.utf8.allSatisfy { byte in
+                (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x20 || byte == 0x2D
+                    || byte == 0x5F
+            }
+    }
+
     /// Checks a user name against IAM's rules.
     public static func checkUserName(_ name: String) -> UserNameProblem? {
         if name.isEmpty { return .empty }

@@ -107,11 +107,7 @@ extension ReportFinishState {
                 return
             }
             reviewBytes = try ReportReviewRun.reviewBytes(outcome, format: configuration.format)
-            if configuration.output == "-" {
-                FileHandle.standardOutput.write(Data(reviewBytes))
-            } else {
-                try NewFile.replace(reviewBytes, at: configuration.output)
-            }
+            try NewFile.output(reviewBytes, to: configuration.output)
         } catch {
             errors.append("the review could not be written: \(error)")
         }

@@ -145,6 +145,15 @@ enum NewFile {
         }
     }
 
+    /// The review's bytes to standard output (`-`) or to `--output`, replaced atomically.
+    static func output(_ bytes: [UInt8], to output: String) throws {
+        if output == "-" {
+            FileHandle.standardOutput.write(Data(bytes))
+        } else {
+            try replace(bytes, at: output)
+        }
+    }
+
     /// Replaces `path` atomically (a rename), for `--output`, which may name an existing file.
     static func replace(_ bytes: [UInt8], at path: String) throws {
         guard (try? Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)) != nil else {

@@ -85,21 +85,14 @@ struct UserDetailReader: Sendable {
     /// The active SSH public keys and service-specific credentials (every page of each list).
     /// Signing certificates are in the report (`cert_1_active`, `cert_2_active`).
     func readOtherCredentials(_ name: String, into detail: inout UserDetail, step: inout String) async throws {
-        // A caller whose policy predates these columns may not list them: the counts stay
-        // empty and the run says so once; any other failure is the row's error.
+        // AccessDenied leaves a count empty (the run says so once); any other failure is the row's error.
         step = "iam:ListSSHPublicKeys"
-        do {
-            detail.sshKeysActive = try await iam.listSSHPublicKeys(userName: name).value
-                .filter { $0.status == .active }.count
-        } catch let error as AWSServiceError where error.errorCode.isAccessDenied {
-            detail.deniedReads.append(step)
+        detail.sshKeysActive = try await UserReviewer.countIfAllowed(step, denied: &detail.deniedReads) {
+            try await iam.listSSHPublicKeys(userName: name).value.filter { $0.status == .active }.count
         }
         step = "iam:ListServiceSpecificCredentials"
-        do {
-            detail.serviceCredentialsActive = try await iam.listServiceSpecificCredentials(userName: name).value
-                .filter { $0.status == .active }.count
-        } catch let error as AWSServiceError where error.errorCode.isAccessDenied {
-            detail.deniedReads.append(step)
+        detail.serviceCredentialsActive = try await UserReviewer.countIfAllowed(step, denied: &detail.deniedReads) {
+            try await iam.listServiceSpecificCredentials(userName: name).value.filter { $0.status == .active }.count
         }
     }
 }

@@ -95,20 +95,26 @@ extension BatchRunState {
 
     /// `--generate-passwords FILE` (not in a dry run): the file the generated passwords go to.
     func openPasswordFile(closingOnFailure sink: ReportSink) throws(BatchStoppedEarly) -> PasswordFile? {
-        guard let path = configuration.generatePasswordsPath, !configuration.options.dryRun else { return nil }
-        do {
-            return try PasswordFile(path: path, appending: configuration.resume)
-        } catch {
-            try? sink.close()
-            throw BatchStoppedEarly(errors: ["\(error)"], notes: notes)
+        try openSideFile(configuration.generatePasswordsPath, closingOnFailure: sink) {
+            try PasswordFile(path: $0, appending: configuration.resume)
         }
     }
 
     /// `--emit-restore`: created new (appended to on `--resume`), mode 0600; none in a dry run.
     func openRestoreFile(closingOnFailure sink: ReportSink) throws(BatchStoppedEarly) -> RestoreFile? {
-        guard let path = configuration.emitRestorePath, !configuration.options.dryRun else { return nil }
+        try openSideFile(configuration.emitRestorePath, closingOnFailure: sink) {
+            try RestoreFile(path: $0, appending: configuration.resume)
+        }
+    }
+
+    /// A file written beside the report as the run goes, when its option names one and the run
+    /// is not a dry run; one that cannot be opened stops the run (the report is closed).
+    private func openSideFile<File>(
+        _ path: String?, closingOnFailure sink: ReportSink, _ open: (String) throws -> File
+    ) throws(BatchStoppedEarly) -> File? {
+        guard let path, !configuration.options.dryRun else { return nil }
         do {
-            return try RestoreFile(path: path, appending: configuration.resume)
+            return try open(path)
         } catch {
             try? sink.close()
             throw BatchStoppedEarly(errors: ["\(error)"], notes: notes)

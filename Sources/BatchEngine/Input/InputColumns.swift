@@ -90,7 +90,7 @@ public struct InputColumns: Sendable, Equatable {
             if trimmed.isEmpty {
                 problems.append(.missingAction)
             } else {
-                let shown = InputColumns.isSafeToShow(trimmed) ? trimmed : nil
+                let shown = Validation.isSafeToShow(trimmed) ? trimmed : nil
                 problems.append(.unknownAction(shown: shown, length: trimmed.count))
             }
         }
@@ -102,12 +102,7 @@ public struct InputColumns: Sendable, Equatable {
         switch action {
         case .enable, .reset:
             if let passwordCell, !passwordCell.isEmpty {
-                let candidate = Password(passwordCell)
-                if !InputColumns.isPlainValidPassword(passwordCell), let problem = candidate.problem {
-                    problems.append(.password(problem))
-                } else {
-                    password = candidate
-                }
+                password = Self.password(passwordCell, &problems)
             } else {
                 problems.append(.missingPassword(hasColumn: self.password != nil, action: action ?? .enable))
             }
@@ -212,12 +207,17 @@ public struct InputColumns: Sendable, Equatable {
             problems.append(.credentials(error.description))
         }
         guard let passwordCell = password.map({ fields[$0] }), !passwordCell.isEmpty else { return (restore, nil) }
-        let candidate = Password(passwordCell)
-        if let problem = candidate.problem {
+        return (restore, Self.password(passwordCell, &problems))
+    }
+
+    /// A non-empty password cell as IAM's rules allow it, or nil with the problem noted.
+    private static func password(_ cell: String, _ problems: inout [RowProblem]) -> Password? {
+        let candidate = Password(cell)
+        if !isPlainValidPassword(cell), let problem = candidate.problem {
             problems.append(.password(problem))
-            return (restore, nil)
+            return nil
         }
-        return (restore, candidate)
+        return candidate
     }
 
     // The fast paths below take a field as `CSVRawRecord` lends it (BENCHMARKS.md, "Parse and
@@ -286,15 +286,5 @@ public struct InputColumns: Sendable, Equatable {
         }
         // 128 is `Validation.maxPasswordLength` (a test checks they match).
         return bytes.count - twoByteCharacters <= 128
-    }
-
-    /// An unknown action is echoed only when it cannot be a misplaced password: at most 24
-    /// characters, ASCII letters, spaces, `-` and `_` only.
-    static func isSafeToShow(_ text: String) -> Bool {
-        text.utf8.count <= 24
-            && text.utf8.allSatisfy { byte in
-                (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x20 || byte == 0x2D
-                    || byte == 0x5F
-            }
     }
 }
