@@ -205,7 +205,7 @@ struct IAMContractTests {
             }
             #expect(state == .complete)
             let report = try await iam.getCredentialReport().value
-            let text = String(decoding: report.csv, as: UTF8.self)
+            let text = String(decoding: try report.csv.readAll(), as: UTF8.self)
             #expect(text.hasPrefix("user,arn,user_creation_time,password_enabled,password_last_used"))
             #expect(text.contains("\n\(user),"))
             #expect(report.generatedTime != nil)

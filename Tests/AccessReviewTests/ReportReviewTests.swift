@@ -259,7 +259,7 @@ struct ReportReviewTests {
             return n <= 2 ? .error(code: "ReportInProgress", status: 404, message: "being generated") : nil
         }
         let fetched = try result.get()
-        #expect(fetched.content.csv.starts(with: Array("user,arn,".utf8)))
+        #expect(try fetched.content.csv.readAll().starts(with: Array("user,arn,".utf8)))
         #expect(actions.filter { $0 == "GetCredentialReport" }.count >= 3)
     }
 

@@ -169,7 +169,8 @@ extension InMemoryIAM {
                     .invalidResponse(httpStatus: 200), action: action,
                     detail: "the credential report is larger than \(maxBytes) bytes")
             }
-            return CredentialReportContent(csv: csv, generatedTime: generated, format: "text/csv")
+            return CredentialReportContent(
+                csv: try SpooledFile.holding(csv, prefix: "credential-report"), generatedTime: generated, format: "text/csv")
         }
     }
 

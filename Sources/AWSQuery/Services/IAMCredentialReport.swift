@@ -18,16 +18,17 @@ public enum CredentialReportState: Sendable, Equatable {
     }
 }
 
-/// The decoded credential report: the CSV bytes and when IAM generated them.
-public struct CredentialReportContent: Sendable, Equatable {
-    /// The report as IAM made it (CSV, UTF-8), base64-decoded.
-    public let csv: [UInt8]
+/// The decoded credential report: the CSV, on disk, and when IAM generated it.
+public struct CredentialReportContent: Sendable {
+    /// The report as IAM made it (CSV, UTF-8), base64-decoded, in a temporary file removed
+    /// when the last copy of this value goes (memory stays flat whatever the account's size).
+    public let csv: SpooledFile
     /// `GeneratedTime`; nil when the answer had none (or an unreadable one).
     public let generatedTime: Date?
     /// `ReportFormat` (IAM documents only `text/csv`).
     public let format: String
 
-    public init(csv: [UInt8], generatedTime: Date?, format: String) {
+    public init(csv: SpooledFile, generatedTime: Date?, format: String) {
         self.csv = csv
         self.generatedTime = generatedTime
         self.format = format
@@ -59,7 +60,7 @@ extension IAMClient {
             base64: result.string("Content") ?? "", maxBytes: maxBytes, httpStatus: response.httpStatus)
         return AWSResult(
             value: CredentialReportContent(
-                csv: content, generatedTime: result.string("GeneratedTime").flatMap(ISO8601.parse),
+                csv: try SpooledFile.holding(content, prefix: "credential-report"), generatedTime: result.string("GeneratedTime").flatMap(ISO8601.parse),
                 format: result.string("ReportFormat") ?? ""),
             requestId: response.requestId)
     }

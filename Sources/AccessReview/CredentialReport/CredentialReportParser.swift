@@ -25,9 +25,18 @@ public struct CredentialReportParser {
     private let columns: [String: Int]
     private let width: Int
 
+    /// Reads the report's header from its file (the report is then read a chunk at a time).
+    public init(file: SpooledFile) throws {
+        try self.init(.path(file.path))
+    }
+
     /// Reads the header. Throws when it is missing a required column.
     public init(csv: [UInt8]) throws {
-        reader = try CSVReader(.bytes(csv), options: CSVReaderOptions(maxRecordBytes: Self.maxRecordBytes))
+        try self.init(.bytes(csv))
+    }
+
+    init(_ input: CSVInput) throws {
+        reader = try CSVReader(input, options: CSVReaderOptions(maxRecordBytes: Self.maxRecordBytes))
         guard let header = try reader.next() else {
             throw CredentialReportFormatError(message: "it is empty (no header line)")
         }

@@ -134,7 +134,7 @@ extension ReportFinishState {
             EvidencePack.File(
                 name: "review.csv",
                 bytes: (try? ReportReviewRun.reviewBytes(outcome, format: .csv)) ?? []),
-            EvidencePack.File(name: "credential-report.csv", bytes: outcome.report),
+            EvidencePack.File(name: "credential-report.csv", bytes: (try? outcome.report.readAll()) ?? []),
         ]
         if configuration.format == .json {
             files.append(EvidencePack.File(name: "review.json", bytes: reviewBytes))

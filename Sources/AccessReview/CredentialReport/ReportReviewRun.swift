@@ -10,7 +10,7 @@ public struct ReportReviewOutcome: Sendable {
     public var generatedTime: Date?
     /// True when an existing report (less than 4 hours old) was used.
     public var reused: Bool
-    public var report: [UInt8]
+    public var report: SpooledFile
     public var caller: CallerIdentity
     public var region: String
 }
@@ -51,12 +51,9 @@ enum ReportReviewRun {
             let rule = ReportInactivityRule(
                 days: configuration.inactiveDays, includeKeys: configuration.includeKeys, now: now)
             var reviews: [ReportUserReview] = []
-            // At most a row per line: one allocation instead of doubling (heaptrack at 5,000
-            // users: the doubling array was the largest single block of the peak).
-            reviews.reserveCapacity(fetched.content.csv.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 })
             do {
                 let filter = configuration.userRegex.flatMap { try? UserNameFilter(pattern: $0) }
-                var parser = try CredentialReportParser(csv: fetched.content.csv)
+                var parser = try CredentialReportParser(file: fetched.content.csv)
                 while let entry = try parser.next() {
                     if entry.isRoot { continue }
                     if let filter, !filter.matches(entry.user) { continue }

@@ -1,0 +1,90 @@
+import Foundation
+
+/// A large answer kept on disk instead of in memory (the credential report): a new file in the
+/// temporary directory (`TMPDIR`, else `/tmp`), mode 0600, removed when the last reference to it
+/// goes. Memory stays the same whatever its size.
+public final class SpooledFile: Sendable {
+    public let path: String
+    /// Its size in bytes.
+    public let byteCount: Int
+
+    init(path: String, byteCount: Int) {
+        self.path = path
+        self.byteCount = byteCount
+    }
+
+    deinit { unlink(path) }
+
+    /// A spooled file holding `bytes` (for answers that are small anyway, and for tests).
+    public static func holding(_ bytes: [UInt8], prefix: String = "console-access") throws -> SpooledFile {
+        let writer = try SpooledFileWriter(prefix: prefix)
+        try writer.write(bytes[...])
+        return try writer.finish()
+    }
+
+    /// Its bytes, read whole (tests and small files only).
+    public func readAll() throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SpoolError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        return [UInt8](data)
+    }
+}
+
+/// Why a spooled file could not be written or read.
+public struct SpoolError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Writes a new spooled file; `finish` hands it over. A writer dropped before `finish` (an
+/// error, a cancelled call) removes its file.
+public final class SpooledFileWriter {
+    public let path: String
+    private let fd: Int32
+    public private(set) var byteCount = 0
+    private var finished = false
+
+    public init(prefix: String = "console-access") throws {
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(directory)/.\(prefix)-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw SpoolError(
+                message: "cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
+        }
+        // mkstemp makes the file 0600 and fills in the name.
+        self.path = String(cString: template)
+        self.fd = fd
+    }
+
+    public func write(_ bytes: ArraySlice<UInt8>) throws {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            // Safe: the buffer is the slice's own storage, read within its bounds.
+            let written = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SpoolError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+        byteCount += bytes.count
+    }
+
+    /// Closes the file and hands it over (it is removed when the returned object goes).
+    public func finish() throws -> SpooledFile {
+        precondition(!finished, "a spooled file is finished once")
+        finished = true
+        let failed = close(fd) != 0
+        let file = SpooledFile(path: path, byteCount: byteCount)
+        if failed { throw SpoolError(message: "cannot write \(path): \(String(cString: strerror(errno)))") }
+        return file
+    }
+
+    deinit {
+        guard !finished else { return }
+        close(fd)
+        unlink(path)
+    }
+}
