@@ -58,7 +58,8 @@ public struct ReviewResult: Sendable {
     public var exitStatus: ExitStatus
     /// Every user in the output, in output order (by name).
     public var reviews: [UserReview]
-    /// The inactive users written to `--emit-batch` (or that would be), by name.
+    /// The inactive users written to `--emit-batch` (or that would be), by name; per-user
+    /// source only (the credential-report review streams its rows: `report.tally` counts them).
     public var inactiveUsers: [String]
     /// Errors for stderr: each says what is wrong and what to do.
     public var errors: [String]

@@ -148,7 +148,7 @@ extension ReviewRunState {
     /// `--format json`: the review to standard output or `--output`; the write errors.
     func writeJSON(_ reviews: [UserReview]) -> [String] {
         do {
-            try NewFile.output(ReviewCSV.json(reviews, rule: rule, now: now), to: configuration.output)
+            try NewFile.output(.bytes(ReviewCSV.json(reviews, rule: rule, now: now)), to: configuration.output)
             return []
         } catch {
             return ["the review could not be written: \(error)"]

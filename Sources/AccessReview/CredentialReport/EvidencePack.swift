@@ -18,7 +18,16 @@ public enum EvidencePack {
 
     public struct File: Sendable {
         public var name: String
-        public var bytes: [UInt8]
+        public var content: OutputContent
+
+        public init(name: String, content: OutputContent) {
+            self.name = name
+            self.content = content
+        }
+
+        public init(name: String, bytes: [UInt8]) {
+            self.init(name: name, content: .bytes(bytes))
+        }
     }
 
     public struct Manifest: Codable, Sendable, Equatable {
@@ -72,13 +81,12 @@ public enum EvidencePack {
         var manifest = manifest
         do {
             for file in files {
-                try writeSynced(file.bytes, to: temporary + "/" + file.name)
-                manifest.files[file.name] = sha256Hex(file.bytes)
+                manifest.files[file.name] = try writeSynced(file.content, to: temporary + "/" + file.name)
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let manifestBytes = try [UInt8](encoder.encode(manifest))
-            try writeSynced(manifestBytes + [0x0A], to: temporary + "/" + manifestName)
+            _ = try writeSynced(.bytes(manifestBytes + [0x0A]), to: temporary + "/" + manifestName)
             try syncDirectory(temporary)
         } catch {
             removeTree(temporary)
@@ -94,18 +102,21 @@ public enum EvidencePack {
         try? syncDirectory(parent.isEmpty ? "." : parent)
     }
 
-    static func writeSynced(_ bytes: [UInt8], to path: String) throws(PackError) {
+    /// Writes and syncs a new file; returns its SHA-256 (lowercase hex).
+    static func writeSynced(_ content: OutputContent, to path: String) throws(PackError) -> String {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw PackError(message: "cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        let digest: String
         do {
-            try FileHandle(fileDescriptor: fd, closeOnDealloc: false).write(contentsOf: Data(bytes))
+            digest = try content.write(to: fd, path: path)
         } catch {
-            throw PackError(message: "cannot write \(path): \(error)")
+            throw PackError(message: "\(error)")
         }
         guard fsync(fd) == 0 else {
             throw PackError(message: "cannot sync \(path): \(String(cString: strerror(errno)))")
         }
+        return digest
     }
 
     static func syncDirectory(_ path: String) throws(PackError) {

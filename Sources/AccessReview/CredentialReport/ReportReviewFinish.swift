@@ -19,21 +19,6 @@ extension ReportReviewRun {
         state.writeEvidence()
         return state.finish(calls: calls, began: began)
     }
-
-    /// The options as the manifest records them (no secret is ever an option).
-    static func options(_ configuration: ReviewConfiguration) -> [String: String] {
-        var options: [String: String] = [
-            "source": configuration.source.rawValue, "format": configuration.format.rawValue,
-            "detail": configuration.detail.rawValue, "include_keys": String(configuration.includeKeys),
-            "fresh_report": String(configuration.freshReport),
-        ]
-        options["inactive_days"] = configuration.inactiveDays.map(String.init)
-        options["user_regex"] = configuration.userRegex
-        options["path_prefix"] = configuration.pathPrefix
-        options["output"] = configuration.output
-        options["emit_batch"] = configuration.emitBatch
-        return options
-    }
 }
 
 /// The end of a credential-report review, passed from step to step: what was written, and what
@@ -42,16 +27,6 @@ struct ReportFinishState {
     let outcome: ReportReviewOutcome
     let configuration: ReviewConfiguration
     let now: Date
-    /// The users marked inactive.
-    let flagged: [ReportUserReview]
-    /// Users per state.
-    let states: [String: Int]
-    /// The users a `--detail` read failed for.
-    let detailFailures: [ReportUserReview]
-    /// The review in the asked format (empty when it could not be made).
-    var reviewBytes: [UInt8] = []
-    /// The emitted batch (`--inactive-days`), for `--emit-batch` and the evidence pack.
-    var batchBytes: [UInt8]?
     /// The `--emit-batch` path, once written.
     var emitted: String?
     /// The `--evidence` directory, once written.
@@ -63,10 +38,9 @@ struct ReportFinishState {
         self.outcome = outcome
         self.configuration = configuration
         self.now = now
-        self.flagged = outcome.reviews.filter(\.isFlagged)
-        self.states = ReportReviewRun.stateCounts(outcome.reviews)
-        self.detailFailures = outcome.reviews.filter { $0.detail?.error != nil }
     }
+
+    var tally: ReportReviewTally { outcome.tally }
 }
 
 // MARK: - The outputs
@@ -85,12 +59,16 @@ extension ReportFinishState {
         }
     }
 
-    /// An error for each user a `--detail` read failed for.
+    /// An error for each user a `--detail` read failed for (the first `maxErrors` by name).
     mutating func reportDetailFailures() {
-        for review in detailFailures {
-            errors.append("--detail could not read user \(review.userName): \(review.detail?.error ?? "")")
+        errors += tally.detailErrors
+        let unnamed = tally.detailFailures - tally.detailErrors.count
+        if unnamed > 0 {
+            errors.append(
+                "--detail could not read \(unnamed) more user\(unnamed == 1 ? "" : "s") (the review's error column says why for each)"
+            )
         }
-        let denied = Set(outcome.reviews.flatMap { $0.detail?.deniedReads ?? [] }).sorted()
+        let denied = tally.deniedReads.sorted()
         if !denied.isEmpty {
             notes.append(
                 "--detail not allowed: \(denied.joined(separator: ", ")) (AccessDenied): those counts are empty; grant them (README, IAM policy) to see every credential --revoke would deactivate"
@@ -98,16 +76,10 @@ extension ReportFinishState {
         }
     }
 
-    /// The review, to standard output or `--output`.
+    /// The review, to standard output or `--output` (replaced atomically).
     mutating func writeReview() {
         do {
-            if configuration.format == .csv {
-                // Streamed: the whole review is never in memory as bytes.
-                try ReportReviewRun.writeCSV(outcome, to: configuration.output)
-                return
-            }
-            reviewBytes = try ReportReviewRun.reviewBytes(outcome, format: configuration.format)
-            try NewFile.output(reviewBytes, to: configuration.output)
+            try NewFile.output(.file(outcome.files.review), to: configuration.output)
         } catch {
             errors.append("the review could not be written: \(error)")
         }
@@ -115,12 +87,9 @@ extension ReportFinishState {
 
     /// The emitted batch (made with `--inactive-days`), written to `--emit-batch`.
     mutating func writeBatch() {
-        if configuration.inactiveDays != nil {
-            batchBytes = try? ReportEmittedBatch.bytes(outcome.reviews)
-        }
-        guard let path = configuration.emitBatch, let batchBytes else { return }
+        guard let path = configuration.emitBatch, let batch = outcome.files.batch else { return }
         do {
-            try NewFile.write(batchBytes, to: path)
+            try NewFile.write(.file(batch), to: path)
             emitted = path
         } catch {
             errors.append("--emit-batch: \(error)")
@@ -130,16 +99,14 @@ extension ReportFinishState {
     /// `--evidence`: the review, the report, the batch and a manifest, in a new directory.
     mutating func writeEvidence() {
         guard let directory = configuration.evidence else { return }
-        var files = [
-            EvidencePack.File(
-                name: "review.csv",
-                bytes: (try? ReportReviewRun.reviewBytes(outcome, format: .csv)) ?? []),
-            EvidencePack.File(name: "credential-report.csv", bytes: (try? outcome.report.readAll()) ?? []),
-        ]
-        if configuration.format == .json {
-            files.append(EvidencePack.File(name: "review.json", bytes: reviewBytes))
+        var files = [EvidencePack.File(name: "credential-report.csv", content: .file(outcome.report))]
+        if let csv = outcome.files.reviewCSV {
+            files.insert(EvidencePack.File(name: "review.csv", content: .file(csv)), at: 0)
         }
-        if let batchBytes { files.append(EvidencePack.File(name: "batch.csv", bytes: batchBytes)) }
+        if configuration.format == .json {
+            files.append(EvidencePack.File(name: "review.json", content: .file(outcome.files.review)))
+        }
+        if let batch = outcome.files.batch { files.append(EvidencePack.File(name: "batch.csv", content: .file(batch))) }
         do {
             try EvidencePack.write(files, manifest: manifest(), to: directory)
             evidence = directory
@@ -156,8 +123,8 @@ extension ReportFinishState {
             partition: (outcome.caller.partition ?? Partition.of(region: outcome.region)).rawValue,
             source: ReviewSource.report.rawValue, reportGenerated: outcome.generatedTime.map(ISO8601.format),
             reportReused: outcome.reused, options: ReportReviewRun.options(configuration),
-            counts: states.merging(
-                ["users": outcome.reviews.count, "flagged": flagged.count, "detail_errors": detailFailures.count],
+            counts: tally.states.merging(
+                ["users": tally.users, "flagged": tally.flagged, "detail_errors": tally.detailFailures],
                 uniquingKeysWith: { a, _ in a }),
             files: [:])
     }
@@ -171,32 +138,31 @@ extension ReportFinishState {
         let failedOutput =
             errors.contains { !$0.hasPrefix("--detail") } || (configuration.emitBatch != nil && emitted == nil)
             || (configuration.evidence != nil && evidence == nil)
-        return failedOutput || !detailFailures.isEmpty ? .failure : .success
+        return failedOutput || tally.detailFailures > 0 ? .failure : .success
     }
 
     /// The exit status, a note on stale keys, the summary and the result.
     mutating func finish(calls: CallCounter, began: ContinuousClock.Instant) -> ReviewResult {
         let status = exitStatus()
-        if configuration.includeKeys, emitted != nil, flagged.contains(where: { !$0.staleKeySlots.isEmpty }) {
+        if configuration.includeKeys, emitted != nil, tally.flaggedWithStaleKeys {
             notes.append(
                 "the emitted batch's revoke column asks for keys where keys are stale: batch then deactivates every active access key of those users"
             )
         }
         var summary = ReviewSummary(
-            users: outcome.reviews.count, consoleAccess: outcome.reviews.filter(\.entry.passwordEnabled).count,
-            inactive: configuration.inactiveDays == nil ? nil : flagged.count, inactiveDays: configuration.inactiveDays,
-            unreadable: detailFailures.count,
+            users: tally.users, consoleAccess: tally.consoleAccess,
+            inactive: configuration.inactiveDays == nil ? nil : tally.flagged, inactiveDays: configuration.inactiveDays,
+            unreadable: tally.detailFailures,
             output: configuration.output == "-" ? "standard output" : configuration.output, emittedBatch: emitted,
             elapsedSeconds: (ContinuousClock.now - began).inSeconds, apiCalls: calls.total,
             throttledCalls: calls.throttled, exitCode: status.rawValue)
         summary.source = ReviewSource.report.rawValue
         summary.reportGenerated = outcome.generatedTime
         summary.reportReused = outcome.reused
-        summary.states = states
+        summary.states = tally.states
         summary.evidence = evidence
         var result = ReviewResult(
-            summary: summary, exitStatus: status, reviews: [], inactiveUsers: flagged.map(\.userName), errors: errors,
-            notes: notes)
+            summary: summary, exitStatus: status, reviews: [], inactiveUsers: [], errors: errors, notes: notes)
         result.report = outcome
         return result
     }

@@ -71,30 +71,53 @@ public enum ReportReviewCSV {
         case .unreadable(let cell): return cell
         }
     }
-
-    /// The same rows as JSON objects (`--format json`): `{"users":[{column: value,…}]}` with
-    /// the report's generation time; every value a string, as in the CSV.
-    public static func json(_ reviews: [ReportUserReview], generatedTime: Date?) throws -> [UInt8] {
-        try ReviewJSON.document(header: header, rows: reviews.map(fields), reportGenerated: generatedTime)
-    }
 }
 
 /// A review as JSON for machines (`--format json`): `{"users":[{column: value,…}]}` (and the
 /// report's generation time when there is a report); every value a string, as in the CSV.
+/// Written in pieces (the opening, one user at a time, the closing) so a review can be streamed;
+/// `document` puts them together for a review held in memory.
 enum ReviewJSON {
     static func document(header: [String], rows: [[String]], reportGenerated: Date?) throws -> [UInt8] {
-        struct Document: Encodable {
-            var reportGenerated: String?
-            var users: [[String: String]]
-            enum CodingKeys: String, CodingKey {
-                case reportGenerated = "report_generated"
-                case users
-            }
+        var bytes = try opening(reportGenerated: reportGenerated)
+        for (index, row) in rows.enumerated() { bytes += try user(header: header, fields: row, first: index == 0) }
+        return bytes + closing()
+    }
+
+    static func opening(reportGenerated: Date?) throws -> [UInt8] {
+        var text = "{\n"
+        if let reportGenerated {
+            text += "  \"report_generated\" : \(try quoted(ISO8601.format(reportGenerated))),\n"
         }
-        let users = rows.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
+        return Array((text + "  \"users\" : [\n").utf8)
+    }
+
+    /// One user's object (keys sorted), indented as an element of `users`, with the comma
+    /// before it unless it is the first.
+    static func user(header: [String], fields: [String], first: Bool) throws -> [UInt8] {
+        let object = try encoder.encode(Dictionary(zip(header, fields), uniquingKeysWith: { first, _ in first }))
+        var bytes: [UInt8] = first ? [] : Array(",\n".utf8)
+        bytes.reserveCapacity(object.count + object.count / 8)
+        bytes += Array("    ".utf8)
+        for byte in object {
+            bytes.append(byte)
+            if byte == 0x0A { bytes += Array("    ".utf8) }
+        }
+        return bytes
+    }
+
+    static func closing() -> [UInt8] {
+        Array("\n  ]\n}".utf8)
+    }
+
+    private static func quoted(_ text: String) throws -> String {
+        String(decoding: try encoder.encode(text), as: UTF8.self)
+    }
+
+    private static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return Array(try encoder.encode(Document(reportGenerated: reportGenerated.map(ISO8601.format), users: users)))
+        return encoder
     }
 }
 
@@ -105,15 +128,11 @@ enum ReviewJSON {
 public enum ReportEmittedBatch {
     public static let header = ["user", "action", "revoke", "reason"]
 
-    public static func rows(_ reviews: [ReportUserReview]) -> [[String]] {
-        reviews.filter(\.isFlagged).map { review in
-            let kinds = (review.consoleStale ? ["console"] : []) + (review.staleKeySlots.isEmpty ? [] : ["keys"])
-            return [review.userName, "disable", kinds.joined(separator: ","), review.reasons.joined(separator: "; ")]
-        }
-    }
-
-    public static func bytes(_ reviews: [ReportUserReview]) throws -> [UInt8] {
-        try CSVBytes.make([header] + rows(reviews))
+    /// The user's row; nil when the user is not marked.
+    public static func row(_ review: ReportUserReview) -> [String]? {
+        guard review.isFlagged else { return nil }
+        let kinds = (review.consoleStale ? ["console"] : []) + (review.staleKeySlots.isEmpty ? [] : ["keys"])
+        return [review.userName, "disable", kinds.joined(separator: ","), review.reasons.joined(separator: "; ")]
     }
 }
 

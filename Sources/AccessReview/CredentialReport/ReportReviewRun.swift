@@ -6,18 +6,24 @@ import Foundation
 
 /// What the credential-report review adds to `ReviewResult`.
 public struct ReportReviewOutcome: Sendable {
-    public var reviews: [ReportUserReview]
     public var generatedTime: Date?
     /// True when an existing report (less than 4 hours old) was used.
     public var reused: Bool
+    /// The report as IAM sent it (for the evidence pack).
     public var report: SpooledFile
+    /// The review, its CSV form and the emitted batch, spooled.
+    public var files: ReportReviewFiles
+    /// Counts made while the rows were written.
+    public var tally: ReportReviewTally
     public var caller: CallerIdentity
     public var region: String
 }
 
 /// The review from the credential report: caller identity, the report (reused or generated,
-/// polled), its rows parsed through `CSVReader` and judged, `--detail` calls when asked, then
-/// the review (CSV or JSON), the emitted batch and the evidence pack.
+/// polled), then its rows read through `CSVReader` one at a time, judged, given `--detail` in
+/// chunks when asked, and written to the spooled outputs (the review, its CSV form, the emitted
+/// batch) before the next chunk is read: memory stays flat at any number of users. `finish`
+/// then puts the outputs in place.
 enum ReportReviewRun {
     enum Fetched: Sendable {
         case outcome(ReportReviewOutcome)
@@ -25,6 +31,9 @@ enum ReportReviewRun {
         case fallback(String)
         case failed(SetupError)
     }
+
+    /// Users judged and given `--detail` together before they are written.
+    static let chunkSize = 256
 
     /// - Throws: `RunSetupError` when the client or the identity check fails.
     static func fetchAndJudge(
@@ -50,111 +59,97 @@ enum ReportReviewRun {
             }
             let rule = ReportInactivityRule(
                 days: configuration.inactiveDays, includeKeys: configuration.includeKeys, now: now)
-            var reviews: [ReportUserReview] = []
+            let detail =
+                configuration.detail == .none
+                ? nil : UserDetailReader(iam: iam, executor: executor, partition: run.partition)
+            let spool: ReportReviewSpool
             do {
-                let filter = configuration.userRegex.flatMap { try? UserNameFilter(pattern: $0) }
-                var parser = try CredentialReportParser(file: fetched.content.csv)
-                while let entry = try parser.next() {
-                    if entry.isRoot { continue }
-                    if let filter, !filter.matches(entry.user) { continue }
-                    if let prefix = configuration.pathPrefix, !entry.path.hasPrefix(prefix) { continue }
-                    reviews.append(rule.review(entry))
-                }
+                spool = try await review(
+                    fetched.content, configuration: configuration, rule: rule, detail: detail)
+            } catch let error as ReviewWriteError {
+                return .failed(SetupError(message: error.description, isCredentialsProblem: false, errorCode: nil))
             } catch {
                 return .failed(SetupError(message: "\(error)", isCredentialsProblem: false, errorCode: "InvalidReport"))
             }
-            if configuration.detail != .none {
-                let reader = UserDetailReader(iam: iam, executor: executor, partition: run.partition)
-                reviews = await reader.addDetail(
-                    to: reviews, flaggedOnly: configuration.detail == .flagged, rule: rule,
-                    concurrency: configuration.concurrency)
+            let files: ReportReviewFiles
+            do {
+                files = try spool.finish()
+            } catch {
+                return .failed(
+                    SetupError(
+                        message: "cannot write the review: \(error)", isCredentialsProblem: false, errorCode: nil))
             }
             return .outcome(
                 ReportReviewOutcome(
-                    reviews: reviews, generatedTime: fetched.content.generatedTime, reused: fetched.reused,
-                    report: fetched.content.csv, caller: identity, region: run.region))
+                    generatedTime: fetched.content.generatedTime, reused: fetched.reused, report: fetched.content.csv,
+                    files: files, tally: spool.tally, caller: identity, region: run.region))
         }
     }
 
-    /// The review in the asked format.
-    static func reviewBytes(_ outcome: ReportReviewOutcome, format: ReviewFormat) throws -> [UInt8] {
-        switch format {
-        case .csv:
-            // Row by row: never every row's fields at once (measured with heaptrack at 5,000
-            // users: the fields of all rows were a fifth of the review's peak heap).
-            var bytes = try CSVWriter.encode(ReportReviewCSV.header)
-            for review in outcome.reviews { bytes += try CSVWriter.encode(ReportReviewCSV.fields(review)) }
-            return bytes
-        case .json: return try ReportReviewCSV.json(outcome.reviews, generatedTime: outcome.generatedTime)
+    /// Reads the report's rows (the root user and the filtered-out users left out), judges them
+    /// a chunk at a time, adds `--detail` to the chunk, and writes it.
+    /// - Throws: `CredentialReportFormatError` (or a `CSVError`) for a damaged report,
+    ///   `ReviewWriteError` when an output cannot be written.
+    static func review(
+        _ content: CredentialReportContent, configuration: ReviewConfiguration, rule: ReportInactivityRule,
+        detail: UserDetailReader?
+    ) async throws -> ReportReviewSpool {
+        var spool: ReportReviewSpool
+        do {
+            spool = try ReportReviewSpool(configuration: configuration, generatedTime: content.generatedTime)
+        } catch {
+            throw ReviewWriteError(underlying: error)
         }
+        let filter = configuration.userRegex.flatMap { try? UserNameFilter(pattern: $0) }
+        var parser = try CredentialReportParser(file: content.csv)
+        var chunk: [ReportUserReview] = []
+        chunk.reserveCapacity(chunkSize)
+        var done = false
+        while !done {
+            chunk.removeAll(keepingCapacity: true)
+            while chunk.count < chunkSize {
+                guard let entry = try parser.next() else {
+                    done = true
+                    break
+                }
+                if entry.isRoot { continue }
+                if let filter, !filter.matches(entry.user) { continue }
+                if let prefix = configuration.pathPrefix, !entry.path.hasPrefix(prefix) { continue }
+                chunk.append(rule.review(entry))
+            }
+            if let detail, !chunk.isEmpty {
+                chunk = await detail.addDetail(
+                    to: chunk, flaggedOnly: configuration.detail == .flagged, rule: rule,
+                    concurrency: configuration.concurrency)
+            }
+            do {
+                for user in chunk { try spool.add(user) }
+            } catch {
+                throw ReviewWriteError(underlying: error)
+            }
+        }
+        return spool
     }
 
-    /// The review as CSV, written row by row to standard output (`-`) or to `path`, which is
-    /// replaced atomically (written beside it, synced, renamed over it).
-    static func writeCSV(_ outcome: ReportReviewOutcome, to path: String) throws {
-        if path == "-" {
-            let writer = try CSVWriter(.standardOutput)
-            try writeRows(outcome, with: writer)
-            try writer.close()
-            return
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary =
-            (directory.isEmpty ? "" : directory + "/") + ".\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        defer { unlink(temporary) }
-        let writer = try CSVWriter(.path(temporary, .truncate))
-        try writeRows(outcome, with: writer)
-        try writer.synchronize()
-        try writer.close()
-        guard rename(temporary, path) == 0 else {
-            throw EmittedBatch.EmitError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    private static func writeRows(_ outcome: ReportReviewOutcome, with writer: CSVWriter) throws {
-        try writer.write(ReportReviewCSV.header)
-        for review in outcome.reviews { try writer.write(ReportReviewCSV.fields(review)) }
-    }
-
-    /// Counts per state, every state present (zero included), for the summary and manifest.
-    static func stateCounts(_ reviews: [ReportUserReview]) -> [String: Int] {
-        var counts = Dictionary(uniqueKeysWithValues: ReviewState.allCases.map { ($0.rawValue, 0) })
-        for review in reviews { counts[review.state.rawValue, default: 0] += 1 }
-        return counts
+    /// The options as the manifest records them (no secret is ever an option).
+    static func options(_ configuration: ReviewConfiguration) -> [String: String] {
+        var options: [String: String] = [
+            "source": configuration.source.rawValue, "format": configuration.format.rawValue,
+            "detail": configuration.detail.rawValue, "include_keys": String(configuration.includeKeys),
+            "fresh_report": String(configuration.freshReport),
+        ]
+        options["inactive_days"] = configuration.inactiveDays.map(String.init)
+        options["user_regex"] = configuration.userRegex
+        options["path_prefix"] = configuration.pathPrefix
+        options["output"] = configuration.output
+        options["emit_batch"] = configuration.emitBatch
+        return options
     }
 }
 
-/// Writes `bytes` to a new file at `path`: complete or not at all, never replacing a file
-/// (written beside it, then hard-linked into place, which fails if the name is taken).
-enum NewFile {
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary =
-            (directory.isEmpty ? "" : directory + "/") + ".\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        unlink(temporary)
-        defer { unlink(temporary) }
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
-            throw EmittedBatch.EmitError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        guard link(temporary, path) == 0 else {
-            let reason = errno == EEXIST ? "it already exists (never overwritten)" : String(cString: strerror(errno))
-            throw EmittedBatch.EmitError(message: "cannot write \(path): \(reason)")
-        }
-    }
-
-    /// The review's bytes to standard output (`-`) or to `--output`, replaced atomically.
-    static func output(_ bytes: [UInt8], to output: String) throws {
-        if output == "-" {
-            FileHandle.standardOutput.write(Data(bytes))
-        } else {
-            try replace(bytes, at: output)
-        }
-    }
-
-    /// Replaces `path` atomically (a rename), for `--output`, which may name an existing file.
-    static func replace(_ bytes: [UInt8], at path: String) throws {
-        guard (try? Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)) != nil else {
-            throw EmittedBatch.EmitError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-    }
+/// A review output could not be written (a full disk, a temporary directory that is not
+/// writable): the review stops.
+struct ReviewWriteError: Error, CustomStringConvertible {
+    let underlying: any Error
+    var description: String { "cannot write the review: \(underlying)" }
 }
