@@ -103,43 +103,6 @@ struct CredentialReportParserTests {
         #expect(ReportTime("yesterday") == .unreadable("yesterday"))
         #expect(ReportTime("") == .unreadable(""))
     }
-
-    @Test("the base64 Content: line breaks allowed, invalid base64 and a report past the limit refused")
-    func base64() throws {
-        let csv = Array("user,arn\nx,y\n".utf8)
-        let encoded = Data(csv).base64EncodedString(options: .lineLength64Characters)
-        #expect(try IAMClient.decodeCredentialReport(base64: encoded + "\n", maxBytes: 100, httpStatus: 200) == csv)
-        #expect(throws: AWSClientError.self) {
-            _ = try IAMClient.decodeCredentialReport(base64: "!!!not base64!!!", maxBytes: 100, httpStatus: 200)
-        }
-        #expect(throws: AWSClientError.self) {
-            _ = try IAMClient.decodeCredentialReport(base64: "", maxBytes: 100, httpStatus: 200)
-        }
-        let big = Data(repeating: 65, count: 301).base64EncodedString()
-        #expect {
-            _ = try IAMClient.decodeCredentialReport(base64: big, maxBytes: 300, httpStatus: 200)
-        } throws: { error in
-            "\(error)".contains("larger than 300 bytes")
-        }
-    }
-
-    @Test("the base64 Content: 2,000 random reports decode to their bytes; cut or padded wrong, refused")
-    func base64RoundTrip() throws {
-        var rng = SplitMix64(seed: 64)
-        for index in 0..<2_000 {
-            let bytes = (0..<Int.random(in: 1..<600, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            let options: Data.Base64EncodingOptions =
-                index % 2 == 0 ? [] : [.lineLength76Characters, .endLineWithLineFeed]
-            let encoded = Data(bytes).base64EncodedString(options: options)
-            #expect(try IAMClient.decodeCredentialReport(base64: encoded, maxBytes: 1_000, httpStatus: 200) == bytes)
-            let cut = String(encoded.dropLast(Int.random(in: 1...3, using: &rng)))
-            if cut.filter({ !$0.isWhitespace }).count % 4 != 0 {
-                #expect(throws: AWSClientError.self) {
-                    _ = try IAMClient.decodeCredentialReport(base64: cut, maxBytes: 1_000, httpStatus: 200)
-                }
-            }
-        }
-    }
 }
 
 @Suite("Credential report inactivity")

@@ -170,7 +170,8 @@ extension InMemoryIAM {
                     detail: "the credential report is larger than \(maxBytes) bytes")
             }
             return CredentialReportContent(
-                csv: try SpooledFile.holding(csv, prefix: "credential-report"), generatedTime: generated, format: "text/csv")
+                csv: try SpooledFile.holding(csv, prefix: "credential-report"), generatedTime: generated,
+                format: "text/csv")
         }
     }
 

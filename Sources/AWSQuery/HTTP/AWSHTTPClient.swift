@@ -87,6 +87,12 @@ public final class AWSHTTPClient: HTTPTransport {
     }
 
     public func send(_ request: HTTPRequestData, timeout: Duration) async throws -> HTTPResponseData {
+        try await send(request, timeout: timeout, bodyFilter: nil)
+    }
+
+    public func send(_ request: HTTPRequestData, timeout: Duration, bodyFilter: (any HTTPResponseBodyFilter)?)
+        async throws -> HTTPResponseData
+    {
         let route = try route(request.url, useProxy: request.useProxy)
         let head = try Self.head(for: request, route: route)
         let body = request.body.isEmpty ? nil : ByteBuffer(bytes: request.body)
@@ -97,7 +103,8 @@ public final class AWSHTTPClient: HTTPTransport {
             let (connection, reused) = try await connection(for: route, timeout: timeout)
             let channel = connection.channel
             do {
-                let answer = try await exchange(head, body, on: connection, timeout: timeout)
+                let answer = try await exchange(
+                    head, body, on: connection, timeout: timeout, bodyFilter: bodyFilter)
                 if answer.reusable {
                     release(connection, key: route.poolKey)
                 } else {
@@ -258,7 +265,8 @@ public final class AWSHTTPClient: HTTPTransport {
     }
 
     private func exchange(
-        _ head: HTTPRequestHead, _ body: ByteBuffer?, on connection: HTTP1Connection, timeout: Duration
+        _ head: HTTPRequestHead, _ body: ByteBuffer?, on connection: HTTP1Connection, timeout: Duration,
+        bodyFilter: (any HTTPResponseBodyFilter)?
     ) async throws -> HTTP1Answer {
         let channel = connection.channel
         let handler = connection.handler
@@ -271,7 +279,7 @@ public final class AWSHTTPClient: HTTPTransport {
             try await withCheckedThrowingContinuation { continuation in
                 let exchange = HTTP1Exchange(
                     head: head, body: body, timeout: timeout, maxResponseBytes: maxBytes,
-                    complete: { continuation.resume(with: $0) })
+                    complete: { continuation.resume(with: $0) }, bodyFilter: bodyFilter)
                 if channel.eventLoop.inEventLoop {
                     handler.value.send(exchange)
                 } else {

@@ -38,8 +38,11 @@ struct HTTP1Exchange: Sendable {
     var head: HTTPRequestHead
     var body: ByteBuffer?
     var timeout: TimeAmount
+    /// Bounds the in-memory body (what a body filter keeps, when there is one).
     var maxResponseBytes: Int
     var complete: @Sendable (Result<HTTP1Answer, any Error>) -> Void
+    /// Sees a 2xx answer's body as it arrives (see `HTTPResponseBodyFilter`).
+    var bodyFilter: (any HTTPResponseBodyFilter)? = nil
 
     func succeed(_ answer: HTTP1Answer) { complete(.success(answer)) }
     func fail(_ error: any Error) { complete(.failure(error)) }
@@ -100,6 +103,8 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var exchange: HTTP1Exchange?
     private var response = Response.awaitingHead
     private var interimResponses = 0
+    /// Whether the answer in flight goes through the exchange's body filter (a 2xx with one).
+    private var filtering = false
     /// Bytes received for the exchange in flight (counted by `WireByteCounter`).
     var wireBytes = 0
     private var bodyBytes = 0
@@ -157,6 +162,7 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.exchange = exchange
         response = .awaitingHead
         interimResponses = 0
+        filtering = false
         wireBytes = 0
         bodyBytes = 0
         let deadline = NIODeadline.now() + exchange.timeout
@@ -197,7 +203,8 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func receive(_ part: HTTPClientResponsePart) throws(HTTP1TransportError) {
+    /// Throws an `HTTP1TransportError`, or what the exchange's body filter threw.
+    private func receive(_ part: HTTPClientResponsePart) throws {
         switch (part, response) {
         case (_, .complete):
             throw violation("bytes after the end of the response")
@@ -219,8 +226,11 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if !lengths.isEmpty && head.headers.contains(name: "transfer-encoding") {
                 throw violation("both Content-Length and Transfer-Encoding")
             }
+            // A filtered body is bounded as it arrives: what the filter keeps by the limit, the
+            // rest by the filter. Its length says nothing about what will be kept.
+            filtering = exchange?.bodyFilter != nil && code >= 200 && code < 300
             var body: [UInt8] = []
-            if let length = lengths.first.flatMap({ Int($0) }) {
+            if !filtering, let length = lengths.first.flatMap({ Int($0) }) {
                 let limit = exchange?.maxResponseBytes ?? 0
                 guard length <= limit else { throw tooLarge(limit) }
                 body.reserveCapacity(length)
@@ -229,9 +239,15 @@ final class HTTP1ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.body(let bytes), .body(let head, var body)):
             bodyBytes += bytes.readableBytes
             let limit = exchange?.maxResponseBytes ?? 0
-            guard bodyBytes <= limit else { throw tooLarge(limit) }
             response = .awaitingHead  // drops the array's other reference before appending
-            body.append(contentsOf: bytes.readableBytesView)
+            if filtering, let filter = exchange?.bodyFilter {
+                let status = Int(head.status.code)
+                try bytes.withUnsafeReadableBytes { try filter.filter($0, status: status, keeping: &body) }
+                guard body.count <= limit else { throw tooLarge(limit) }
+            } else {
+                guard bodyBytes <= limit else { throw tooLarge(limit) }
+                body.append(contentsOf: bytes.readableBytesView)
+            }
             response = .body(head, body)
         case (.end, .body(let head, let body)):
             let data = HTTPResponseData(status: Int(head.status.code), headers: head.headers, body: body)

@@ -14,7 +14,7 @@ public struct HTTPSettings: Sendable {
     public var caBundlePath: String?
     /// Where `caBundlePath` came from, for messages.
     public var caBundleSource: String = "AWS_CA_BUNDLE"
-    /// Largest response body accepted.
+    /// Largest response body held in memory (what a body filter keeps, when a call has one).
     public var maxResponseBytes: Int = HTTPLimits.maxResponseBodyBytes
     /// Proxies from the environment.
     public var proxies: ProxySettings = .none

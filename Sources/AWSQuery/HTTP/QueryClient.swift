@@ -132,9 +132,12 @@ public struct QueryClient: Sendable {
     }
 
     /// Makes one call. `signed: false` sends it without credentials (e.g. `AssumeRoleWithWebIdentity`).
-    public func call(_ action: String, _ parameters: [QueryParameter] = [], signed: Bool = true) async throws
-        -> QueryResponse
-    {
+    /// A `bodyFilter` sees a 2xx answer's body as it arrives and takes out what should not be
+    /// held in memory (the credential report's `Content`); the rest is decoded as always.
+    public func call(
+        _ action: String, _ parameters: [QueryParameter] = [], signed: Bool = true,
+        bodyFilter: (any HTTPResponseBodyFilter)? = nil
+    ) async throws -> QueryResponse {
         let userName = parameters.first { $0.name == "UserName" }?.value
         let secrets = parameters.filter(\.isSecret).map(\.value)
         let started = clock()
@@ -154,7 +157,7 @@ public struct QueryClient: Sendable {
         let headers = try await headers(host: host, path: target.path, body: body, signed: signed, trace: &trace)
         let response = try await send(
             HTTPRequestData(url: requestURL, method: "POST", headers: headers, body: body), action: action,
-            trace: &trace)
+            bodyFilter: bodyFilter, trace: &trace)
         return try decode(response, action: action, received: clock(), secrets: secrets, trace: &trace)
     }
 
@@ -204,11 +207,17 @@ public struct QueryClient: Sendable {
 
     /// One exchange on the transport; a transport failure becomes an `AWSClientError` (or a
     /// `CancellationError` when the task was cancelled).
-    private func send(_ request: HTTPRequestData, action: String, trace: inout CallTrace) async throws
-        -> HTTPResponseData
-    {
+    private func send(
+        _ request: HTTPRequestData, action: String, bodyFilter: (any HTTPResponseBodyFilter)?,
+        trace: inout CallTrace
+    ) async throws -> HTTPResponseData {
         do {
-            let response = try await transport.send(request, timeout: timeout)
+            let response =
+                if let bodyFilter {
+                    try await transport.send(request, timeout: timeout, bodyFilter: bodyFilter)
+                } else {
+                    try await transport.send(request, timeout: timeout)
+                }
             trace.status = response.status
             return response
         } catch is CancellationError {

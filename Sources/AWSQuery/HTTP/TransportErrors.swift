@@ -13,9 +13,10 @@ public enum HTTPLimits {
     public static let maxHeaderFieldBytes = 16 * 1024
     /// Header lines in one head (trailers count too).
     public static let maxHeaderCount = 256
-    /// One response body. IAM and STS answers are a few KiB; the largest is `GetCredentialReport`,
-    /// a CSV of every user (about 300 bytes a user) sent base64 in XML (4/3 larger): 16 MiB holds
-    /// a report of about 40,000 users, well past IAM's 5,000-user quota per account.
+    /// One response body held in memory. IAM and STS answers are a few KiB; a list of every
+    /// user of a large account a few MiB. `GetCredentialReport`'s base64 `Content` does not
+    /// count: it streams to a file as it arrives, bounded by its own limit
+    /// (`IAMClient.maxCredentialReportBytes`), and only the XML around it is held.
     public static let maxResponseBodyBytes = 16 * 1024 * 1024
     /// Everything in a response that is not body: status lines, headers, interim answers, chunk
     /// sizes and extensions, trailers. Bounds chunk extensions and trailers, which the parser
@@ -89,6 +90,11 @@ public enum TransportErrors {
     static func fromPipeline(_ error: any Error) -> HTTP1TransportError {
         if let error = error as? HTTP1TransportError { return error }
         if let error = error as? HTTPParserError {
+            if error == .invalidEOFState {
+                // The connection ended inside the answer (a cut body): lost, as a drop is, not malformed.
+                return HTTP1TransportError(
+                    kind: .connection, detail: "the server closed the connection before the response was complete")
+            }
             if error == .headerOverflow {
                 return HTTP1TransportError(
                     kind: .limitExceeded,

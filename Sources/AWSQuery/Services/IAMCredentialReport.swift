@@ -51,43 +51,34 @@ extension IAMClient {
     /// `GetCredentialReport`: the last generated report. IAM answers `ReportInProgress` (404)
     /// while it is being made, `ReportNotPresent` (410) when none was generated and
     /// `ReportExpired` (410) when the last one is too old; those arrive as `AWSServiceError`.
+    /// The report is never held in memory: its base64 `Content` is decoded into a spooled file
+    /// as it arrives, and refused once it passes `maxBytes` decoded (the file removed).
     public func getCredentialReport(maxBytes: Int) async throws
         -> AWSResult<CredentialReportContent>
     {
-        let response = try await query.call("GetCredentialReport")
-        let result = response.result
-        let content = try Self.decodeCredentialReport(
-            base64: result.string("Content") ?? "", maxBytes: maxBytes, httpStatus: response.httpStatus)
-        return AWSResult(
-            value: CredentialReportContent(
-                csv: try SpooledFile.holding(content, prefix: "credential-report"), generatedTime: result.string("GeneratedTime").flatMap(ISO8601.parse),
-                format: result.string("ReportFormat") ?? ""),
-            requestId: response.requestId)
+        try await getCredentialReport(maxBytes: maxBytes, spoolDirectory: SpooledFileWriter.temporaryDirectory)
     }
 
-    /// Decodes the report's base64 `Content` (line breaks and spaces allowed), refusing one
-    /// whose decoded size would pass `maxBytes` before decoding it.
-    static func decodeCredentialReport(base64: String, maxBytes: Int, httpStatus: Int) throws -> [UInt8] {
-        var alphabet: [UInt8] = []
-        alphabet.reserveCapacity(base64.utf8.count)
-        for byte in base64.utf8 where !(byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09) {
-            alphabet.append(byte)
+    /// The same, spooling into `spoolDirectory` (tests).
+    func getCredentialReport(maxBytes: Int, spoolDirectory: String) async throws
+        -> AWSResult<CredentialReportContent>
+    {
+        // A new file for each attempt (RetryingIAM calls again): one that fails, whether the
+        // connection dropped, timed out or the report was refused, leaves none behind.
+        let stream = CredentialReportStream(
+            maxBytes: maxBytes, writer: try SpooledFileWriter(prefix: "credential-report", directory: spoolDirectory))
+        let response: QueryResponse
+        do {
+            response = try await query.call("GetCredentialReport", bodyFilter: stream)
+        } catch {
+            throw stream.abandon(after: error)
         }
-        if alphabet.count / 4 * 3 > maxBytes {
-            throw AWSClientError(
-                .invalidResponse(httpStatus: httpStatus), action: "GetCredentialReport",
-                detail: "the credential report is larger than \(maxBytes) bytes (the limit); it was not read")
-        }
-        guard !alphabet.isEmpty else {
-            throw AWSClientError(
-                .invalidResponse(httpStatus: httpStatus), action: "GetCredentialReport",
-                detail: "the response has no report Content")
-        }
-        guard let data = Data(base64Encoded: Data(alphabet)) else {
-            throw AWSClientError(
-                .invalidResponse(httpStatus: httpStatus), action: "GetCredentialReport",
-                detail: "the report Content is not valid base64")
-        }
-        return [UInt8](data)
+        let result = response.result
+        return AWSResult(
+            value: CredentialReportContent(
+                csv: try stream.finish(status: response.httpStatus),
+                generatedTime: result.string("GeneratedTime").flatMap(ISO8601.parse),
+                format: result.string("ReportFormat") ?? ""),
+            requestId: response.requestId)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// A large answer kept on disk instead of in memory (the credential report): a new file in the
 /// temporary directory (`TMPDIR`, else `/tmp`), mode 0600, removed when the last reference to it
@@ -38,15 +39,33 @@ public struct SpoolError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Writes a new spooled file; `finish` hands it over. A writer dropped before `finish` (an
-/// error, a cancelled call) removes its file.
-public final class SpooledFileWriter {
+/// error, a cancelled call) removes its file. Sendable: its descriptor and counts sit behind a
+/// lock, so a writer made by a task may be fed on an event loop (the credential report's
+/// body filter) and finished back in the task.
+public final class SpooledFileWriter: Sendable {
     public let path: String
-    private let fd: Int32
-    public private(set) var byteCount = 0
-    private var finished = false
+    private struct State {
+        let fd: Int32
+        var byteCount = 0
+        var finished = false
+    }
+    private let state: NIOLockedValueBox<State>
 
-    public init(prefix: String = "console-access") throws {
-        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    /// The bytes written so far.
+    public var byteCount: Int { state.withLockedValue { $0.byteCount } }
+
+    /// Where spooled files go: `TMPDIR`, else `/tmp`.
+    static var temporaryDirectory: String {
+        ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
+    /// A new file in the temporary directory (`TMPDIR`, else `/tmp`).
+    public convenience init(prefix: String = "console-access") throws {
+        try self.init(prefix: prefix, directory: Self.temporaryDirectory)
+    }
+
+    /// A new file in `directory` (tests give their own).
+    init(prefix: String, directory: String) throws {
         var template = Array("\(directory)/.\(prefix)-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
@@ -55,36 +74,45 @@ public final class SpooledFileWriter {
         }
         // mkstemp makes the file 0600 and fills in the name.
         self.path = String(cString: template)
-        self.fd = fd
+        self.state = NIOLockedValueBox(State(fd: fd))
     }
 
     public func write(_ bytes: ArraySlice<UInt8>) throws {
-        var offset = bytes.startIndex
-        while offset < bytes.endIndex {
-            // Safe: the buffer is the slice's own storage, read within its bounds.
-            let written = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw SpoolError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
+        try state.withLockedValue { state in
+            precondition(!state.finished, "a finished spooled file is not written to")
+            var offset = bytes.startIndex
+            while offset < bytes.endIndex {
+                // Safe: the buffer is the slice's own storage, read within its bounds.
+                let written = bytes[offset...].withUnsafeBytes { Foundation.write(state.fd, $0.baseAddress, $0.count) }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw SpoolError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
+                }
+                offset += written
             }
-            offset += written
+            state.byteCount += bytes.count
         }
-        byteCount += bytes.count
     }
 
     /// Closes the file and hands it over (it is removed when the returned object goes).
     public func finish() throws -> SpooledFile {
-        precondition(!finished, "a spooled file is finished once")
-        finished = true
-        let failed = close(fd) != 0
+        let (failure, byteCount) = state.withLockedValue { state in
+            precondition(!state.finished, "a spooled file is finished once")
+            state.finished = true
+            let failure = close(state.fd) != 0 ? String(cString: strerror(errno)) : nil
+            return (failure, state.byteCount)
+        }
+        // Made before throwing: the file goes with it.
         let file = SpooledFile(path: path, byteCount: byteCount)
-        if failed { throw SpoolError(message: "cannot write \(path): \(String(cString: strerror(errno)))") }
+        if let failure { throw SpoolError(message: "cannot write \(path): \(failure)") }
         return file
     }
 
     deinit {
-        guard !finished else { return }
-        close(fd)
-        unlink(path)
+        state.withLockedValue { state in
+            guard !state.finished else { return }
+            close(state.fd)
+            unlink(path)
+        }
     }
 }
