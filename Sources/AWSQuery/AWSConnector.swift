@@ -4,13 +4,16 @@ public struct AWSConnection: Sendable {
     public let region: String
     /// `sts:GetCallerIdentity` (the run retries it through its executor).
     public let callerIdentity: @Sendable () async throws -> AWSResult<CallerIdentity>
+    /// AWS Organizations (`--organization`): nil where the connector has none.
+    public let organizations: (any OrganizationsOperations)?
 
     public init(
-        iam: any IAMOperations, region: String,
+        iam: any IAMOperations, region: String, organizations: (any OrganizationsOperations)? = nil,
         callerIdentity: @escaping @Sendable () async throws -> AWSResult<CallerIdentity>
     ) {
         self.iam = iam
         self.region = region
+        self.organizations = organizations
         self.callerIdentity = callerIdentity
     }
 }
@@ -40,7 +43,9 @@ public struct LiveAWSConnector: AWSConnector {
             let session = try AWSSession.make(configuration: configuration, transport: transport)
             let sts = session.sts
             return try await body(
-                AWSConnection(iam: session.iam, region: session.region) { try await sts.getCallerIdentity() })
+                AWSConnection(iam: session.iam, region: session.region, organizations: session.organizations) {
+                    try await sts.getCallerIdentity()
+                })
         }
     }
 }

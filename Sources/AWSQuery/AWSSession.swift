@@ -8,7 +8,7 @@ public struct AWSConfiguration: Sendable {
     public var profile: String?
     /// `--region`; else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`; else `us-east-1`.
     public var region: String?
-    /// `--endpoint-url` for both IAM and STS; else `AWS_ENDPOINT_URL_IAM`/`AWS_ENDPOINT_URL_STS`,
+    /// `--endpoint-url` for IAM, STS and Organizations; else `AWS_ENDPOINT_URL_IAM`/`_STS`/`_ORGANIZATIONS`,
     /// `AWS_ENDPOINT_URL`, the profile's `endpoint_url`; else the partition's standard endpoints.
     public var endpointURL: String?
     /// Credentials to use instead of the chain.
@@ -17,6 +17,9 @@ public struct AWSConfiguration: Sendable {
     public var roleArn: String?
     public var roleSessionName: String?
     public var externalId: String?
+    /// A member account's role, assumed on top of everything above (the base credentials, and
+    /// `--role-arn` when given): a multi-account run's session in that account.
+    public var accountRole: AssumedRole?
     /// The environment to read; the process's by default (tests pass their own).
     public var environment: [String: String]
     public var logger: Logger
@@ -67,12 +70,40 @@ public struct AWSConfiguration: Sendable {
     }
 }
 
-/// Resolved clients for one run: IAM and STS over one HTTP transport and one credential provider.
+/// A role assumed in another account: its ARN, the session name CloudTrail shows, and the
+/// external id its trust policy may ask for (a secret-like value: never logged).
+public struct AssumedRole: Sendable, Equatable, CustomStringConvertible {
+    public var roleArn: String
+    public var sessionName: String?
+    public var externalId: String?
+
+    public init(roleArn: String, sessionName: String? = nil, externalId: String? = nil) {
+        self.roleArn = roleArn
+        self.sessionName = sessionName
+        self.externalId = externalId
+    }
+
+    /// The account the role is in (the ARN's fifth field), when the ARN has one.
+    public var account: String? {
+        let fields = roleArn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        return fields.count == 6 && !fields[4].isEmpty ? String(fields[4]) : nil
+    }
+
+    public var description: String {
+        "AssumedRole(\(roleArn), session: \(sessionName ?? "default"), external id: \(externalId == nil ? "none" : "<redacted>"))"
+    }
+}
+
+/// Resolved clients for one run: IAM, STS and Organizations over one HTTP transport and one
+/// credential provider.
 public struct AWSSession: Sendable {
     public let region: String
     public let profile: String
     public let iam: IAMClient
     public let sts: STSClient
+    /// AWS Organizations (global per partition), with the same credentials: listing accounts
+    /// needs the management account's (or a delegated administrator's), not a member role's.
+    public let organizations: OrganizationsClient
     public let credentials: any CredentialProvider
     /// Where each setting came from, for `--debug`.
     public let resolution: [String: String]
@@ -114,6 +145,8 @@ public struct AWSSession: Sendable {
         }
         let iamEndpoint = ServiceEndpoint.iam(region: region, override: try override(service: "IAM"))
         let stsEndpoint = ServiceEndpoint.sts(region: region, override: try override(service: "STS"))
+        let organizationsEndpoint = ServiceEndpoint.organizations(
+            region: region, override: try override(service: "ORGANIZATIONS"))
         let stsContext = STSContext(endpoint: stsEndpoint, transport: transport, logger: configuration.logger)
 
         var provider: any CredentialProvider
@@ -138,6 +171,13 @@ public struct AWSSession: Sendable {
                     source: provider, sts: stsContext))
             resolution["role"] = roleArn
         }
+        if let role = configuration.accountRole {
+            provider = RefreshingCredentialProvider(
+                AssumeRoleCredentialProvider(
+                    roleArn: role.roleArn, sessionName: role.sessionName, externalId: role.externalId,
+                    source: provider, sts: stsContext))
+            resolution["account role"] = role.roleArn
+        }
 
         func client(_ endpoint: ServiceEndpoint, _ version: String) -> QueryClient {
             QueryClient(
@@ -147,7 +187,12 @@ public struct AWSSession: Sendable {
         }
         return AWSSession(
             region: region, profile: profileName, iam: IAMClient(query: client(iamEndpoint, IAMClient.apiVersion)),
-            sts: STSClient(query: client(stsEndpoint, STSClient.apiVersion)), credentials: provider,
+            sts: STSClient(query: client(stsEndpoint, STSClient.apiVersion)),
+            organizations: OrganizationsClient(
+                endpoint: organizationsEndpoint, credentials: provider, transport: transport,
+                logger: configuration.logger, timeout: configuration.http.requestTimeout,
+                observer: configuration.observer, pageSize: OrganizationsClient.maxPageSize),
+            credentials: provider,
             resolution: resolution)
     }
 }

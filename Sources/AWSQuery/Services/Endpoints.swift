@@ -29,6 +29,16 @@ public enum Partition: String, Sendable, CaseIterable {
         }
     }
 
+    /// Where AWS Organizations (global per partition) lives in this partition, and the region it
+    /// is signed for.
+    public var organizationsEndpoint: (url: String, signingRegion: String) {
+        switch self {
+        case .aws: return ("https://organizations.us-east-1.amazonaws.com", "us-east-1")
+        case .awsCN: return ("https://organizations.cn-northwest-1.amazonaws.com.cn", "cn-northwest-1")
+        case .awsUSGov: return ("https://organizations.us-gov-west-1.amazonaws.com", "us-gov-west-1")
+        }
+    }
+
     var dnsSuffix: String {
         self == .awsCN ? "amazonaws.com.cn" : "amazonaws.com"
     }
@@ -39,7 +49,7 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// Scheme, host, optional port and optional base path: `https://iam.amazonaws.com`.
     public let url: String
     public let signingRegion: String
-    /// The SigV4 service name: `iam`, `sts`.
+    /// The SigV4 service name: `iam`, `sts`, `organizations`.
     public let signingName: String
 
     /// The `Host` header value: host, and the port when it is not the scheme's default; nil when
@@ -72,6 +82,14 @@ public struct ServiceEndpoint: Sendable, Equatable, CustomStringConvertible {
         let partition = Partition.of(region: region)
         let url = override ?? "https://sts.\(region).\(partition.dnsSuffix)"
         return ServiceEndpoint(url: url, signingRegion: region, signingName: "sts")
+    }
+
+    /// AWS Organizations in the partition of `region`, or at `override` (signed as that
+    /// partition's Organizations region, as IAM is).
+    public static func organizations(region: String, override: String? = nil) -> ServiceEndpoint {
+        let standard = Partition.of(region: region).organizationsEndpoint
+        return ServiceEndpoint(
+            url: override ?? standard.url, signingRegion: standard.signingRegion, signingName: "organizations")
     }
 
     /// Checks that an override is an absolute http(s) URL with a host, and no user info, query,
