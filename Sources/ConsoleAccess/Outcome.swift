@@ -80,6 +80,10 @@ public enum OutcomeStatus: String, Sendable, Codable, CaseIterable {
     case notRun = "not-run"
     /// Dry run: what would change.
     case planned
+    /// A row run in each of the run's accounts (`--accounts`, `--organization`), in an account
+    /// where its user does not exist: the common case, not a failure (a row naming its account
+    /// keeps `not-found`).
+    case absent
 }
 
 /// The result of enabling or disabling one user: a value, not a log line.

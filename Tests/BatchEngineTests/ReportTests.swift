@@ -15,7 +15,7 @@ private func contents(_ path: String) throws -> String {
 }
 
 private let header =
-    "line,user,action,status,detail,error_code,message,attempts,request_id,started_at,duration_ms\n"
+    "line,user,action,status,detail,error_code,message,attempts,request_id,started_at,duration_ms,account\n"
 
 private let sampleRows: [ReportRow] = [
     ReportRow(
@@ -39,7 +39,7 @@ struct ReportRowTests {
         #expect(
             ReportRow.columns == [
                 "line", "user", "action", "status", "detail", "error_code", "message", "attempts", "request_id",
-                "started_at", "duration_ms",
+                "started_at", "duration_ms", "account",
             ])
         let row = sampleRows[0]
         let labels = Mirror(reflecting: row).children.compactMap(\.label)
@@ -51,7 +51,7 @@ struct ReportRowTests {
     func statuses() {
         #expect(
             OutcomeStatus.allCases.map(\.rawValue) == [
-                "changed", "unchanged", "failed", "not-found", "invalid", "not-run", "planned",
+                "changed", "unchanged", "failed", "not-found", "invalid", "not-run", "planned", "absent",
             ])
     }
 
@@ -60,9 +60,9 @@ struct ReportRowTests {
         #expect(
             sampleRows[0].fields == [
                 "2", "alice", "enable", "changed", "login profile created", "", "", "1", "4f1c-aa",
-                "2026-11-23T08:00:00.123Z", "412",
+                "2026-11-23T08:00:00.123Z", "412", "",
             ])
-        #expect(sampleRows[5].fields == ["7", "erin", "enable", "not-run", "", "", "", "", "", "", ""])
+        #expect(sampleRows[5].fields == ["7", "erin", "enable", "not-run", "", "", "", "", "", "", "", ""])
     }
 
     @Test("an invalid input row becomes an invalid report row with its code and message")
@@ -110,7 +110,7 @@ struct ReportIOTests {
         #expect(try contents(path) == header)
         try writer.write(sampleRows[1])
         // Flushed: readable before close.
-        #expect(try contents(path) == header + "3,bob,disable,unchanged,already disabled,,,1,,,\n")
+        #expect(try contents(path) == header + "3,bob,disable,unchanged,already disabled,,,1,,,,\n")
         try writer.close()
     }
 
@@ -183,7 +183,7 @@ struct ReportIOTests {
         let resumed = try ReportWriter(appendingTo: path)
         try resumed.write(sampleRows[1])
         try resumed.close()
-        #expect(try contents(path) == complete + "3,bob,disable,unchanged,already disabled,,,1,,,\n")
+        #expect(try contents(path) == complete + "3,bob,disable,unchanged,already disabled,,,1,,,,\n")
     }
 
     @Test("a torn row cut inside a UTF-8 character is dropped too")
@@ -219,17 +219,32 @@ struct ReportIOTests {
             ("2,a,launch,changed,,,,,,,", "action is not enable, disable, reset or empty"),
             (
                 "2,a,enable,done,,,,,,,",
-                "status is not one of changed, unchanged, failed, not-found, invalid, not-run, planned"
+                "status is not one of changed, unchanged, failed, not-found, invalid, not-run, planned, absent"
             ),
             ("2,a,enable,changed,,,,-1,,,", "attempts is not a whole number"),
             ("2,a,enable,changed,,,,,,monday,", "started_at is not a UTC timestamp like 2026-11-23T09:30:00.000Z"),
-            ("2,a,enable,changed", "row has 4 fields; a report row has 11"),
+            ("2,a,enable,changed", "row has 4 fields; a report row has 12"),
+            (
+                "2,a,enable,changed,,,,,,,,12345",
+                "account: '12345' has 5 digits; an AWS account id has exactly 12 (keep its leading zeros)"
+            ),
         ])
     func badRows(row: String, reason: String) {
         let text = header + "\"1\",ok,disable,changed,,,,,,,\n" + row + "\n"
         #expect(throws: ReportError(.badRow(line: 3, reason: reason), source: "input")) {
             _ = try ReportReader.readAll(.bytes(Array(text.utf8)))
         }
+    }
+
+    @Test("a report written before the account column is still read (no account), and resuming rewrites it")
+    func legacyReport() throws {
+        let legacy =
+            ReportRow.legacyColumns.joined(separator: ",") + "\n" + "3,bob,disable,unchanged,already disabled,,,1,,,\n"
+        let read = try ReportReader.readAll(.bytes(Array(legacy.utf8)))
+        #expect(read.rows.map(\.user) == ["bob"])
+        #expect(read.rows.first?.account == "")
+        let withAccount = header + "3,bob,disable,changed,,,,1,,,,012345678901\n"
+        #expect(try ReportReader.readAll(.bytes(Array(withAccount.utf8))).rows.first?.account == "012345678901")
     }
 
     @Test("a report can go to standard output")

@@ -10,11 +10,11 @@ extension BatchRun {
         let message: String
     }
 
-    /// The rows an earlier run finished (`changed`/`unchanged`), by line, after checking that the
-    /// report belongs to this input.
-    static func resumeState(report: String, input: BatchInput, dryRun: Bool, notes: inout [String]) throws
-        -> [Int: ReportRow]
-    {
+    /// The rows an earlier run finished (`changed`/`unchanged`), by line (and account, in a
+    /// multi-account run), after checking that the report belongs to this input and this kind of run.
+    static func resumeState(
+        report: String, input: BatchInput, dryRun: Bool, byAccount: Bool, notes: inout [String]
+    ) throws -> [RowKey: ReportRow] {
         guard FileManager.default.fileExists(atPath: report) else {
             notes.append("--resume: \(report) does not exist yet; starting a new report")
             return [:]
@@ -41,6 +41,12 @@ extension BatchRun {
                 message:
                     "--resume: \(report) is from a \(record.dryRun ? "dry run" : "real run"); resume it the same way")
         }
+        guard (record.multiAccount == true) == byAccount else {
+            throw ResumeRefusal(
+                message:
+                    "--resume: \(report) is from a \(byAccount ? "single-account" : "multi-account") run; resume it the same way (with the same --accounts or --organization), or give a new report path"
+            )
+        }
         let contents = try ReportReader.readAll(.path(report))
         let lines = Set(
             input.rows.map { row -> Int in
@@ -49,10 +55,10 @@ extension BatchRun {
                 case .failure(let error): return error.line
                 }
             })
-        var done: [Int: ReportRow] = [:]
+        var done: [RowKey: ReportRow] = [:]
         for row in contents.rows where (row.status == .changed || row.status == .unchanged) && lines.contains(row.line)
         {
-            done[row.line] = row
+            done[RowKey(line: row.line, account: byAccount ? row.account : "")] = row
         }
         return done
     }

@@ -26,6 +26,8 @@ public struct BatchConfiguration: Sendable {
     /// `--emit-restore FILE`: a batch file undoing what this run's disable rows change.
     public var emitRestorePath: String?
     public var aws: AWSConfiguration
+    /// Many accounts: `--accounts`/`--organization`, the member role, `--report-absent`.
+    public var accounts = AccountOptions()
     /// How the run reaches AWS (tests put an in-memory IAM behind it).
     public var connector: any AWSConnector = LiveAWSConnector()
 
@@ -104,7 +106,10 @@ public enum BatchRun {
         let run = RunContext(
             aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate, progress: progress,
             connector: configuration.connector)
-        if !state.jobs.isEmpty {
+        if !state.jobs.isEmpty && state.isMultiAccount {
+            await state.connectAndRunAccounts(
+                run, sink: sink, stop: stop, passwordFile: passwordFile, restoreFile: restoreFile)
+        } else if !state.jobs.isEmpty {
             await state.connectAndRun(
                 run, sink: sink, stop: stop, passwordFile: passwordFile, restoreFile: restoreFile)
         }
@@ -127,10 +132,12 @@ public enum BatchRun {
         }
     }
 
-    /// Rows that did not end `changed`, `unchanged` or `planned`.
+    /// Rows that did not end `changed`, `unchanged`, `planned` or `absent` (a fanned-out row's
+    /// user not in that account: the common case, not a failure).
     static func unsuccessful(_ counts: [OutcomeStatus: Int]) -> Int {
+        let fine: Set<OutcomeStatus> = [.changed, .unchanged, .planned, .absent]
         var total = 0
-        for (status, count) in counts where status != .changed && status != .unchanged && status != .planned {
+        for (status, count) in counts where !fine.contains(status) {
             total += count
         }
         return total

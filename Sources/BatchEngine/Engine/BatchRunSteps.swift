@@ -8,8 +8,8 @@ import NIOConcurrencyHelpers
 struct BatchRunState {
     let configuration: BatchConfiguration
     let input: BatchInput
-    /// Rows an earlier run finished (`--resume`), by line: not run again.
-    var done: [Int: ReportRow] = [:]
+    /// Rows an earlier run finished (`--resume`), by line (and account): not run again.
+    var done: [RowKey: ReportRow] = [:]
     /// The valid rows still to run.
     var jobs: [BatchJob]
     var notes: [String] = []
@@ -31,6 +31,11 @@ struct BatchRunState {
 
     var reportPath: String { configuration.reportPath }
 
+    /// A run over several accounts: `--accounts`/`--organization`, or rows naming their account.
+    var isMultiAccount: Bool {
+        configuration.accounts.fansOut || input.jobs.contains { $0.account != nil }
+    }
+
     /// Stops the run before any (further) row starts: every job left gets a `not-run` row.
     mutating func refuse(error: String, notRun reason: String, status: ExitStatus, sink: ReportSink) {
         errors.append(error)
@@ -41,8 +46,8 @@ struct BatchRunState {
 
     /// A `not-run` row for every job left that has no row yet.
     mutating func notRunAll(_ reason: String, sink: ReportSink) {
-        let written = sink.writtenLines
-        for job in jobs where !written.contains(job.line) {
+        let written = sink.decided
+        for job in jobs where !written.contains(job.key) {
             sink.write(ReportRow(notRun: job, reason: reason))
         }
         jobs = []
@@ -59,8 +64,10 @@ extension BatchRunState {
         do {
             if configuration.resume {
                 done = try BatchRun.resumeState(
-                    report: report, input: input, dryRun: configuration.options.dryRun, notes: &notes)
-                try BatchRun.rewriteKeeping(Array(done.values).sorted { $0.line < $1.line }, report: report)
+                    report: report, input: input, dryRun: configuration.options.dryRun, byAccount: isMultiAccount,
+                    notes: &notes)
+                try BatchRun.rewriteKeeping(
+                    Array(done.values).sorted { ($0.line, $0.account) < ($1.line, $1.account) }, report: report)
                 writer = try ReportWriter(appendingTo: report)
             } else {
                 if FileManager.default.fileExists(atPath: report),
@@ -79,7 +86,7 @@ extension BatchRunState {
             }
             try RunRecord(
                 input: input.source, inputSHA256: input.sha256, startedAt: Date(), complete: false,
-                dryRun: configuration.options.dryRun, summary: nil
+                dryRun: configuration.options.dryRun, summary: nil, multiAccount: isMultiAccount ? true : nil
             ).write(forReport: report)
         } catch let error as BatchStoppedEarly {
             throw error
@@ -88,22 +95,23 @@ extension BatchRunState {
         } catch {
             throw BatchStoppedEarly(errors: ["cannot write the report: \(error)"], notes: notes)
         }
-        jobs = input.jobs.filter { done[$0.line] == nil }
+        // A multi-account run drops its done rows once the rows are expanded over the accounts.
+        jobs = input.jobs.filter { done[$0.key] == nil }
         startedAt = Date()
-        return ReportSink(writer: writer)
+        return ReportSink(writer: writer, byAccount: isMultiAccount)
     }
 
     /// `--generate-passwords FILE` (not in a dry run): the file the generated passwords go to.
     func openPasswordFile(closingOnFailure sink: ReportSink) throws(BatchStoppedEarly) -> PasswordFile? {
         try openSideFile(configuration.generatePasswordsPath, closingOnFailure: sink) {
-            try PasswordFile(path: $0, appending: configuration.resume)
+            try PasswordFile(path: $0, appending: configuration.resume, byAccount: isMultiAccount)
         }
     }
 
     /// `--emit-restore`: created new (appended to on `--resume`), mode 0600; none in a dry run.
     func openRestoreFile(closingOnFailure sink: ReportSink) throws(BatchStoppedEarly) -> RestoreFile? {
         try openSideFile(configuration.emitRestorePath, closingOnFailure: sink) {
-            try RestoreFile(path: $0, appending: configuration.resume)
+            try RestoreFile(path: $0, appending: configuration.resume, byAccount: isMultiAccount)
         }
     }
 
@@ -123,7 +131,7 @@ extension BatchRunState {
 
     /// Every invalid row is reported at once.
     func reportInvalidRows(to sink: ReportSink) {
-        for error in input.rowErrors where done[error.line] == nil {
+        for error in input.rowErrors where done[RowKey(line: error.line, account: "")] == nil {
             sink.write(ReportRow(invalid: error))
         }
     }
@@ -159,11 +167,17 @@ extension BatchRunState {
                     return
                 }
                 notes += connected.notes
-                dropLocallyRefused(connected.service, sink: sink)
+                jobs = dropLocallyRefused(jobs, service: connected.service, sink: sink)
                 guard checkBlastRadius(sink: sink) else { return }
-                await runJobs(
-                    connected.service, sink: sink, stop: stop, passwordFile: passwordFile, restoreFile: restoreFile,
+                let work = AccountWork(
+                    service: connected.service, jobs: jobs, account: session.identity.account,
+                    concurrency: configuration.options.concurrency, total: jobs.count)
+                let failedWrites = await runJobs(
+                    work, sink: sink, stop: stop, passwordFile: passwordFile, restoreFile: restoreFile,
                     progress: run.progress)
+                errors += failedWrites
+                restoreFileFailed = restoreFileFailed || !failedWrites.isEmpty
+                jobs = []
             }
         } catch RunSetupError.identity(let error) {
             refuseForSetup(error, sink: sink)
@@ -182,10 +196,12 @@ extension BatchRunState {
             status: error.isCredentialsProblem ? .credentials : .failure, sink: sink)
     }
 
-    /// Rows the account's password policy or the self-disable guard refuses get an `invalid` row.
-    mutating func dropLocallyRefused(_ service: ConsoleAccessService, sink: ReportSink) {
+    /// Rows the account's password policy or the self-disable guard refuses get an `invalid` row;
+    /// returns the others.
+    func dropLocallyRefused(_ jobs: [BatchJob], service: ConsoleAccessService, sink: ReportSink) -> [BatchJob] {
         let generating = configuration.generatePasswordsPath != nil
-        jobs = jobs.filter { job in
+        let account = service.caller?.account ?? ""
+        return jobs.filter { job in
             guard
                 let problem = service.localProblem(
                     user: job.user, action: job.action, password: job.password,
@@ -194,7 +210,7 @@ extension BatchRunState {
             sink.write(
                 ReportRow(
                     line: job.line, user: job.user, action: job.action, status: .invalid,
-                    errorCode: problem.code, message: problem.description))
+                    errorCode: problem.code, message: problem.description, account: job.account ?? account))
             return false
         }
     }
@@ -217,39 +233,55 @@ extension BatchRunState {
         return false
     }
 
-    /// Runs the jobs, a report row per finished row (and its undo in `--emit-restore`'s file,
-    /// written first); rows a stop kept from starting are `not-run`.
-    mutating func runJobs(
-        _ service: ConsoleAccessService, sink: ReportSink, stop: StopController, passwordFile: PasswordFile?,
+    /// Runs one account's jobs, a report row per finished row (and its undo in
+    /// `--emit-restore`'s file, written first); rows a stop kept from starting are `not-run`. A
+    /// fanned-out row whose user is not in the account is `absent`: counted, and written only
+    /// with `--report-absent`. Returns the undo lines that could not be written.
+    func runJobs(
+        _ work: AccountWork, sink: ReportSink, stop: StopController, passwordFile: PasswordFile?,
         restoreFile: RestoreFile?, progress: RunProgress
-    ) async {
-        let jobs = self.jobs
+    ) async -> [String] {
+        let jobs = work.jobs
         let conflicts = BatchRunner.conflictNotes(jobs)
-        let runner = BatchRunner(
-            service: service, options: configuration.options, stop: stop, passwordFile: passwordFile)
+        var options = configuration.options
+        options.concurrency = work.concurrency
+        let runner = BatchRunner(service: work.service, options: options, stop: stop, passwordFile: passwordFile)
         let restoreErrors = NIOLockedValueBox<[String]>([])
+        let (account, total, reportAbsent) = (work.account, work.total, configuration.accounts.reportAbsent)
         let started = await runner.run(jobs) { job, outcome, at, duration in
             var notes = conflicts[job.line].map { [$0] } ?? []
+            var outcome = outcome
+            if job.fannedOut && outcome.status == .notFound { outcome.status = .absent }
             if let restoreFile {
                 do {
-                    try restoreFile.record(outcome)
+                    try restoreFile.record(outcome, account: job.account)
                 } catch {
                     let message = "could not write its undo to \(restoreFile.path): \(error)"
                     notes.append(message)
                     restoreErrors.withLockedValue { $0.append("--emit-restore: line \(job.line): \(message)") }
                 }
             }
-            sink.write(ReportRow(job: job, outcome: outcome, startedAt: at, duration: duration, notes: notes))
-            progress.finished(failed: !outcome.succeeded, total: jobs.count)
+            let row = ReportRow(
+                job: job, outcome: outcome, startedAt: at, duration: duration, notes: notes, account: account)
+            sink.record(row, writing: outcome.status != .absent || reportAbsent)
+            progress.finished(failed: !outcome.succeeded && outcome.status != .absent, total: total)
         }
-        for job in jobs where !started.contains(job.line) {
+        for job in jobs where !started.contains(job.key) {
             sink.write(ReportRow(notRun: job, reason: "not run: the batch was stopped before this row"))
         }
-        let failedWrites = restoreErrors.withLockedValue { $0 }
-        errors += failedWrites
-        restoreFileFailed = restoreFileFailed || !failedWrites.isEmpty
-        self.jobs = []
+        return restoreErrors.withLockedValue { $0 }
     }
+}
+
+/// One account's share of a run: its connected service, its jobs, how many may be in flight
+/// at once, and the run's total (for progress).
+struct AccountWork: Sendable {
+    var service: ConsoleAccessService
+    var jobs: [BatchJob]
+    /// The account (the caller's in a single-account run).
+    var account: String
+    var concurrency: Int
+    var total: Int
 }
 
 // MARK: - The end
@@ -278,11 +310,16 @@ extension BatchRunState {
             input: input.source, report: reportPath, rows: input.rows.count, counts: countsByName,
             resumedDone: done.count, elapsedSeconds: (ContinuousClock.now - began).inSeconds,
             apiCalls: calls.total, throttledCalls: calls.throttled, dryRun: configuration.options.dryRun,
-            interrupted: interrupted, exitCode: status.rawValue)
+            interrupted: interrupted, exitCode: status.rawValue,
+            accounts: isMultiAccount
+                ? sink.countsByAccount.mapValues { counts in
+                    Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
+                } : nil)
         do {
             try RunRecord(
                 input: input.source, inputSHA256: input.sha256, startedAt: startedAt, complete: !reportFailed,
-                dryRun: configuration.options.dryRun, summary: summary, refused: refused ? true : nil
+                dryRun: configuration.options.dryRun, summary: summary, refused: refused ? true : nil,
+                multiAccount: isMultiAccount ? true : nil
             ).write(forReport: reportPath)
         } catch {
             errors.append("the run record \(RunRecord.path(forReport: reportPath)) could not be written: \(error)")

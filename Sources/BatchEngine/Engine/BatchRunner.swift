@@ -86,12 +86,12 @@ public struct BatchRunner: Sendable {
         return notes
     }
 
-    /// Runs every job; returns the lines that were started (the rest are `not-run`).
-    public func run(_ jobs: [BatchJob], record: @escaping @Sendable (BatchJob, Outcome, Date, Duration) -> Void) async
-        -> Set<Int>
+    /// Runs every job; returns the rows (line, account) that were started (the rest are `not-run`).
+    func run(_ jobs: [BatchJob], record: @escaping @Sendable (BatchJob, Outcome, Date, Duration) -> Void) async
+        -> Set<RowKey>
     {
         let lanes = Self.lanes(jobs)
-        let started = NIOLockedValueBox(Set<Int>())
+        let started = NIOLockedValueBox(Set<RowKey>())
         let runner = self
 
         await withTaskGroup(of: Bool.self) { group in
@@ -121,12 +121,12 @@ public struct BatchRunner: Sendable {
     }
 
     func runLane(
-        _ lane: Lane, started: NIOLockedValueBox<Set<Int>>,
+        _ lane: Lane, started: NIOLockedValueBox<Set<RowKey>>,
         record: @escaping @Sendable (BatchJob, Outcome, Date, Duration) -> Void
     ) async {
         for job in lane.jobs {
             if stop.isStopping || Task.isCancelled { return }
-            started.withLockedValue { _ = $0.insert(job.line) }
+            started.withLockedValue { _ = $0.insert(job.key) }
             let startedAt = Date()
             let clock = ContinuousClock.now
             // A job that sets a password but has none exists only with --generate-passwords.
@@ -174,7 +174,7 @@ public struct BatchRunner: Sendable {
         var outcome = await perform(job, password: password)
         guard outcome.passwordWasSet else { return outcome }
         do {
-            try file.write(user: job.user, password: password, line: job.line)
+            try file.write(user: job.user, password: password, line: job.line, account: job.account)
             outcome.detail += "; password generated, written to \(file.path)"
         } catch {
             outcome.status = .failed

@@ -94,44 +94,52 @@ public final class PrivateCSVFile: @unchecked Sendable {
     }
 }
 
-/// `--generate-passwords FILE`: the generated passwords, as `user,password,line` rows, each
-/// written once IAM has set it.
+/// `--generate-passwords FILE`: the generated passwords, as `user,password,line` rows (and
+/// `account` in a multi-account run), each written once IAM has set it.
 public struct PasswordFile: Sendable {
     let file: PrivateCSVFile
+    /// Whether rows carry their account (a multi-account run).
+    let byAccount: Bool
     public var path: String { file.path }
 
     /// - Parameter appending: continue an existing file (for `--resume`); it must be mode 0600.
-    public init(path: String, appending: Bool) throws {
+    public init(path: String, appending: Bool, byAccount: Bool = false) throws {
+        self.byAccount = byAccount
         file = try PrivateCSVFile(
-            path: path, header: ["user", "password", "line"], option: "--generate-passwords",
-            what: "a password file", appending: appending)
+            path: path, header: ["user", "password", "line"] + (byAccount ? ["account"] : []),
+            option: "--generate-passwords", what: "a password file", appending: appending)
     }
 
     /// Appends one row and flushes it.
-    public func write(user: String, password: Password, line: Int) throws {
-        try file.write([user, password.revealed, String(line)])
+    public func write(user: String, password: Password, line: Int, account: String? = nil) throws {
+        try file.write([user, password.revealed, String(line)] + (byAccount ? [account ?? ""] : []))
     }
 
     public func close() { file.close() }
 }
 
 /// `--emit-restore FILE`: a batch file that undoes exactly what this run's disable rows changed,
-/// a `restore` row per user as each row finishes (`user,action,password,credentials`; the
+/// a `restore` row per user as each row finishes (`user,action,password,credentials`, and
+/// `account` in a multi-account run, so `batch` restores each user in its own account; the
 /// password is left empty: give one, or run it with `--generate-passwords`).
 public struct RestoreFile: Sendable {
     let file: PrivateCSVFile
+    /// Whether rows carry their account (a multi-account run).
+    let byAccount: Bool
     public var path: String { file.path }
 
-    public init(path: String, appending: Bool) throws {
+    public init(path: String, appending: Bool, byAccount: Bool = false) throws {
+        self.byAccount = byAccount
         file = try PrivateCSVFile(
-            path: path, header: ["user", "action", "password", "credentials"], option: "--emit-restore",
-            what: "a restore file", appending: appending)
+            path: path, header: ["user", "action", "password", "credentials"] + (byAccount ? ["account"] : []),
+            option: "--emit-restore", what: "a restore file", appending: appending)
     }
 
     /// Writes the row that undoes `outcome`, if it changed anything; flushed at once.
-    public func record(_ outcome: Outcome) throws {
+    public func record(_ outcome: Outcome, account: String? = nil) throws {
         guard let list = RestoreList(undoing: outcome) else { return }
-        try file.write([outcome.user, ConsoleAction.restore.rawValue, "", list.description])
+        try file.write(
+            [outcome.user, ConsoleAction.restore.rawValue, "", list.description] + (byAccount ? [account ?? ""] : []))
     }
 
     /// Closes the file; one this run created with nothing to undo is removed (true).

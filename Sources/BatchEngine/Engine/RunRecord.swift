@@ -17,18 +17,22 @@ public struct RunRecord: Codable, Sendable, Equatable {
     /// no credentials): a later run may reuse the report path, so the rerun its message suggests
     /// works as printed. Absent in records written before this field existed.
     public var refused: Bool?
+    /// A multi-account run (report rows keyed by line and account); nil for a single account.
+    public var multiAccount: Bool?
 
     enum CodingKeys: String, CodingKey {
         case tool, input, complete, summary, refused
         case inputSHA256 = "input_sha256"
         case startedAt = "started_at"
         case dryRun = "dry_run"
+        case multiAccount = "multi_account"
     }
 
     public init(
         input: String, inputSHA256: String, startedAt: Date, complete: Bool, dryRun: Bool, summary: BatchSummary?,
-        refused: Bool? = nil
+        refused: Bool? = nil, multiAccount: Bool? = nil
     ) {
+        self.multiAccount = multiAccount
         self.input = input
         self.inputSHA256 = inputSHA256
         self.startedAt = startedAt
@@ -87,9 +91,11 @@ public struct BatchSummary: Codable, Sendable, Equatable {
     public var dryRun: Bool
     public var interrupted: Bool
     public var exitCode: Int32
+    /// A multi-account run: rows by account, then by status (`absent` included); nil otherwise.
+    public var accounts: [String: [String: Int]]?
 
     enum CodingKeys: String, CodingKey {
-        case input, report, rows, counts, interrupted
+        case input, report, rows, counts, interrupted, accounts
         case resumedDone = "resumed_done"
         case elapsedSeconds = "elapsed_seconds"
         case apiCalls = "api_calls"

@@ -42,8 +42,14 @@ public struct RunContext: Sendable {
     ///
     /// - Throws: `RunSetupError` when the client or session cannot be set up (`.client`) or the
     ///   identity check fails (`.identity`); whatever `body` throws, unchanged.
-    public func withSession<T: Sendable>(_ body: (RunSession) async throws -> T) async throws -> T {
-        let aws = self.aws
+    ///
+    /// - Parameter role: a member account's role to assume on top of the run's credentials (a
+    ///   multi-account run's session in that account, with its own limiter and identity).
+    public func withSession<T: Sendable>(role: AssumedRole? = nil, _ body: (RunSession) async throws -> T)
+        async throws -> T
+    {
+        var aws = self.aws
+        aws.accountRole = role
         let (retry, maxRate) = (self.retry, self.maxRate)
         do {
             return try await connector.withConnection(aws) { connection in
@@ -62,7 +68,7 @@ public struct RunContext: Sendable {
                     "caller identity", metadata: ["account": "\(identity.account)", "arn": "\(identity.arn)"])
                 let session = RunSession(
                     iam: connection.iam, region: connection.region, executor: executor, identity: identity,
-                    logger: aws.logger)
+                    logger: aws.logger, organizations: connection.organizations)
                 do {
                     return try await body(session)
                 } catch {
@@ -95,6 +101,8 @@ public struct RunSession: Sendable {
     /// Who we are, checked before anything else.
     public let identity: CallerIdentity
     public let logger: Logger
+    /// AWS Organizations, where the connector has it (`--organization`).
+    public var organizations: (any OrganizationsOperations)? = nil
 
     /// The caller's partition (from its ARN; else from the region).
     public var partition: Partition { identity.partition ?? Partition.of(region: region) }

@@ -17,10 +17,17 @@ public struct InputColumns: Sendable, Equatable {
     public var credentials: Int?
     /// The `revoke` column: a `disable` row's own `--revoke` kinds.
     public var revoke: Int?
+    /// The `account` column: the AWS account a row runs in (12 digits; empty for the run's
+    /// accounts).
+    public var account: Int?
     /// How many cells the header has; every row must have as many.
     public var count: Int
 
-    public init(user: Int, action: Int, password: Int?, credentials: Int? = nil, revoke: Int? = nil, count: Int) {
+    public init(
+        user: Int, action: Int, password: Int?, credentials: Int? = nil, revoke: Int? = nil, account: Int? = nil,
+        count: Int
+    ) {
+        self.account = account
         self.user = user
         self.action = action
         self.password = password
@@ -44,6 +51,7 @@ public struct InputColumns: Sendable, Equatable {
         case "password": return "password"
         case "credentials": return "credentials"
         case "revoke": return "revoke"
+        case "account", "account_id": return "account"
         default: return nil
         }
     }
@@ -63,7 +71,7 @@ public struct InputColumns: Sendable, Equatable {
         guard let action = found["action"] else { throw InputFileError(.missingColumn("action"), source: source) }
         self.init(
             user: user, action: action, password: found["password"], credentials: found["credentials"],
-            revoke: found["revoke"], count: header.count)
+            revoke: found["revoke"], account: found["account"], count: header.count)
     }
 
     /// Validates one data record against IAM's rules (`Validation`) and the batch rules.
@@ -114,13 +122,14 @@ public struct InputColumns: Sendable, Equatable {
         case nil:
             break
         }
+        let account = accountCell(fields, &problems)
         guard problems.isEmpty, let action else {
             return .failure(RowError(line: record.line, user: user, action: action, problems: problems))
         }
         return .success(
             BatchJob(
                 line: record.line, user: user, action: action, password: password, warnings: warnings,
-                restore: restore, revoke: revoke))
+                restore: restore, revoke: revoke, account: account))
     }
 
     /// Validates one record from its raw bytes: a plain row (ASCII user name and password, an
@@ -159,6 +168,8 @@ public struct InputColumns: Sendable, Equatable {
         guard raw.count == count, InputColumns.isPlainValidUserName(bytes: raw[user]),
             let action = InputColumns.plainAction(raw[self.action])
         else { return nil }
+        // A row naming its account is checked by the general path.
+        if let account, !raw[account].isEmpty { return nil }
         switch action {
         case .enable, .reset:
             guard let password, InputColumns.isPlainValidPassword(bytes: raw[password]) else { return nil }
@@ -187,6 +198,18 @@ public struct InputColumns: Sendable, Equatable {
             problems.append(.revoke(error.reason))
             return nil
         }
+    }
+
+    /// The `account` cell: nil when empty (the run's accounts), else a 12-digit account id.
+    private func accountCell(_ fields: [String], _ problems: inout [RowProblem]) -> String? {
+        guard let column = account else { return nil }
+        let cell = trimmedBlanks(fields[column])
+        guard !cell.isEmpty else { return nil }
+        if let problem = AccountID.problem(cell) {
+            problems.append(.account(problem))
+            return nil
+        }
+        return cell
     }
 
     /// A restore row's `credentials` cell (required) and password (optional: needed only to

@@ -39,11 +39,18 @@ public struct BatchJob: Sendable, Equatable {
     public var restore: RestoreList?
     /// A `disable` row's own kinds to revoke (its `revoke` cell); nil for the run's `--revoke`.
     public var revoke: RevokeKinds?
+    /// The AWS account the row runs in: its `account` cell, or (`fannedOut`) one of the run's
+    /// `--accounts`; nil in a single-account run (the caller's account).
+    public var account: String?
+    /// True when `account` came from `--accounts`/`--organization`, not from the row: a user
+    /// missing there is `absent`, not `not-found`.
+    public var fannedOut = false
 
     public init(
         line: Int, user: String, action: ConsoleAction, password: Password?, warnings: [RowWarning] = [],
-        restore: RestoreList? = nil, revoke: RevokeKinds? = nil
+        restore: RestoreList? = nil, revoke: RevokeKinds? = nil, account: String? = nil
     ) {
+        self.account = account
         self.line = line
         self.user = user
         self.action = action
@@ -95,6 +102,8 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
     case credentials(String)
     /// A `disable` row's `revoke` cell names no kind or an unknown one.
     case revoke(String)
+    /// The `account` cell is not a 12-digit AWS account id (the reason says how).
+    case account(String)
 
     /// A stable, machine-readable code, used as the report's `error_code` for invalid rows.
     public var code: String {
@@ -107,6 +116,7 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
         case .password: return "invalid-password"
         case .credentials: return "invalid-credentials"
         case .revoke: return "invalid-revoke"
+        case .account: return "invalid-account"
         }
     }
 
@@ -137,6 +147,8 @@ public enum RowProblem: Sendable, Equatable, CustomStringConvertible {
         case .revoke(let reason):
             return "revoke: \(reason); expected `all` or kinds separated by commas from: "
                 + CredentialKind.allCases.map(\.rawValue).joined(separator: ", ")
+        case .account(let reason):
+            return "account: \(reason)"
         }
     }
 }

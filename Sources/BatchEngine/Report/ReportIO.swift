@@ -146,7 +146,9 @@ public final class ReportReader {
             guard let header = try reader.next(), !reader.finalRecordUnterminated else {
                 throw ReportError(.notAReport, source: source)
             }
-            guard header.fields == ReportRow.columns else { throw ReportError(.notAReport, source: source) }
+            guard header.fields == ReportRow.columns || header.fields == ReportRow.legacyColumns else {
+                throw ReportError(.notAReport, source: source)
+            }
         } catch let error as ReportError {
             throw error
         } catch let error as CSVError {

@@ -8,7 +8,10 @@ import Foundation
 /// One row of the report. There is deliberately no password field.
 public struct ReportRow: Sendable, Equatable {
     /// The report's columns, in order.
-    public static let columns = [
+    public static let columns = legacyColumns + ["account"]
+    /// The columns before `account` was added (last, so no column moved): such a report is
+    /// still read (its rows have no account) and is rewritten with `account` on `--resume`.
+    public static let legacyColumns = [
         "line", "user", "action", "status", "detail", "error_code", "message", "attempts", "request_id",
         "started_at", "duration_ms",
     ]
@@ -33,12 +36,16 @@ public struct ReportRow: Sendable, Equatable {
     public var startedAt: Date?
     /// How long the row took, in milliseconds.
     public var durationMS: Int?
+    /// The AWS account the row ran in (the caller's in a single-account run); empty when the
+    /// row never reached an account (an invalid row, a run refused before connecting).
+    public var account: String
 
     public init(
         line: Int, user: String, action: ConsoleAction?, status: OutcomeStatus, detail: String = "",
         errorCode: String = "", message: String = "", attempts: Int? = nil, requestID: String = "",
-        startedAt: Date? = nil, durationMS: Int? = nil
+        startedAt: Date? = nil, durationMS: Int? = nil, account: String = ""
     ) {
+        self.account = account
         self.line = line
         self.user = user
         self.action = action
@@ -65,13 +72,13 @@ public struct ReportRow: Sendable, Equatable {
         [
             String(line), user, action?.rawValue ?? "", status.rawValue, detail, errorCode, message,
             attempts.map { String($0) } ?? "", requestID, startedAt.map(ReportTimestamp.format) ?? "",
-            durationMS.map { String($0) } ?? "",
+            durationMS.map { String($0) } ?? "", account,
         ]
     }
 
     /// Parses cells written by `fields`. Throws a reason naming the column.
     init(fields: [String]) throws(ReportRowProblem) {
-        guard fields.count == ReportRow.columns.count else {
+        guard fields.count == ReportRow.columns.count || fields.count == ReportRow.legacyColumns.count else {
             throw ReportRowProblem(
                 "row has \(fields.count) fields; a report row has \(ReportRow.columns.count)")
         }
@@ -98,7 +105,11 @@ public struct ReportRow: Sendable, Equatable {
         let duration = try ReportRow.optionalInt(fields[10], column: "duration_ms")
         self.init(
             line: line, user: fields[1], action: action, status: status, detail: fields[4], errorCode: fields[5],
-            message: fields[6], attempts: attempts, requestID: fields[8], startedAt: startedAt, durationMS: duration)
+            message: fields[6], attempts: attempts, requestID: fields[8], startedAt: startedAt, durationMS: duration,
+            account: fields.count > 11 ? fields[11] : "")
+        if !account.isEmpty, let problem = AccountID.problem(account) {
+            throw ReportRowProblem("account: \(problem)")
+        }
     }
 
     private static func optionalInt(_ text: String, column: String) throws(ReportRowProblem) -> Int? {

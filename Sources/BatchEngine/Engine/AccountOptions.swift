@@ -1,0 +1,166 @@
+import AWSQuery
+import ConsoleAccess
+import Foundation
+
+/// Many accounts in one run: where rows without an `account` cell run (`--accounts`,
+/// `--organization`), and how each member account is reached (the role assumed there from the
+/// run's credentials).
+public struct AccountOptions: Sendable, Equatable {
+    /// Where rows without an `account` cell run.
+    public enum Targets: Sendable, Equatable {
+        /// In the caller's account (a single-account run, unless rows name accounts).
+        case caller
+        /// `--accounts`: in each of these accounts.
+        case list([String])
+        /// `--organization`: in every `ACTIVE` account of the caller's organization.
+        case organization
+    }
+
+    public var targets: Targets
+    /// `--exclude-accounts`: never worked on, whatever else names them.
+    public var exclude: Set<String>
+    /// `--role-name`: the role assumed in each member account (`arn:…:iam::ACCOUNT:role/NAME`).
+    public var roleName: String
+    /// `--external-id`, if the role's trust policy asks for one.
+    public var externalId: String?
+    /// `--role-session-name` (CloudTrail shows it); default `console-access-…`.
+    public var sessionName: String?
+    /// `--accounts-concurrency`: accounts worked at once (at most `--concurrency`).
+    public var concurrency: Int
+    /// `--report-absent`: write `absent` rows to the report (they are always counted).
+    public var reportAbsent: Bool
+
+    public static let defaultRoleName = "OrganizationAccountAccessRole"
+
+    public init(
+        targets: Targets = .caller, exclude: Set<String> = [], roleName: String = Self.defaultRoleName,
+        externalId: String? = nil, sessionName: String? = nil, concurrency: Int = 4, reportAbsent: Bool = false
+    ) {
+        self.targets = targets
+        self.exclude = exclude
+        self.roleName = roleName
+        self.externalId = externalId
+        self.sessionName = sessionName
+        self.concurrency = max(concurrency, 1)
+        self.reportAbsent = reportAbsent
+    }
+
+    /// Whether rows fan out over several accounts.
+    public var fansOut: Bool { targets != .caller }
+
+    /// The role to assume in `account`, or nil for the caller's own account (its credentials
+    /// are used as they are).
+    func role(in account: String, callerAccount: String, partition: Partition) -> AssumedRole? {
+        guard account != callerAccount else { return nil }
+        return AssumedRole(
+            roleArn: AccountID.roleArn(account: account, roleName: roleName, partition: partition.rawValue),
+            sessionName: sessionName, externalId: externalId)
+    }
+
+    /// Parses `--accounts`: ids separated by commas, spaces or line breaks, or `@FILE` with one
+    /// per line (`#` starts a comment). Duplicates are dropped, order kept.
+    /// - Throws: `AccountListError` naming the bad entry (and the file's line).
+    public static func parseList(_ value: String, readFile: (String) throws -> String = AccountOptions.read)
+        throws(AccountListError) -> [String]
+    {
+        var text = value
+        var source: String?
+        if value.hasPrefix("@") {
+            let path = String(value.dropFirst())
+            do {
+                text = try readFile(path)
+            } catch {
+                throw AccountListError(message: "--accounts: cannot read \(path): \(error)")
+            }
+            source = path
+        }
+        var accounts: [String] = []
+        var seen: Set<String> = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            for entry in line.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\r" }) {
+                let account = String(entry)
+                if let problem = AccountID.problem(account) {
+                    let place = source.map { "\($0) line \(index + 1): " } ?? ""
+                    throw AccountListError(message: "--accounts: \(place)\(problem)")
+                }
+                if seen.insert(account).inserted { accounts.append(account) }
+            }
+        }
+        guard !accounts.isEmpty else {
+            throw AccountListError(message: "--accounts: no account id given\(source.map { " in \($0)" } ?? "")")
+        }
+        return accounts
+    }
+
+    /// The largest `--accounts @FILE` read (an account list is a few KB).
+    public static let maxListBytes = 1 << 20
+
+    public static func read(_ path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw AccountListError(message: String(cString: strerror(errno)))
+        }
+        defer { try? handle.close() }
+        let data = try handle.read(upToCount: maxListBytes + 1) ?? Data()
+        guard data.count <= maxListBytes else {
+            throw AccountListError(message: "it is larger than \(maxListBytes) bytes")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw AccountListError(message: "it is not UTF-8 text")
+        }
+        return text
+    }
+}
+
+/// `--accounts` or `--exclude-accounts` could not be read.
+public struct AccountListError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// The accounts a multi-account run works in, and its jobs expanded over them.
+struct AccountPlan: Sendable {
+    /// The account of the run's own credentials (they are used there as they are).
+    var callerAccount: String
+    /// Where rows without an `account` cell run, in order (excluded accounts removed).
+    var targets: [String]
+    /// `--exclude-accounts`: rows are never run there, whatever names the account.
+    var excluded: Set<String>
+    /// Whether rows without an `account` cell fan out (`--accounts`, `--organization`), or run in
+    /// the caller's account (keeping `not-found`).
+    var fansOut: Bool
+    var partition: Partition
+    /// What the plan tells the user (accounts skipped, and why).
+    var notes: [String] = []
+
+    /// Every job in each account it runs in: a row with an `account` cell only there; any other
+    /// row in each target (marked `fannedOut` when the run fans out). Rows in an excluded account
+    /// are left out.
+    func expand(_ jobs: [BatchJob]) -> [BatchJob] {
+        var expanded: [BatchJob] = []
+        for job in jobs {
+            if let account = job.account {
+                if !excluded.contains(account) { expanded.append(job) }
+                continue
+            }
+            for account in targets {
+                var copy = job
+                copy.account = account
+                copy.fannedOut = fansOut
+                expanded.append(copy)
+            }
+        }
+        return expanded
+    }
+
+    /// The accounts in the order their first job appears.
+    static func accounts(of jobs: [BatchJob]) -> [String] {
+        var seen: Set<String> = []
+        var order: [String] = []
+        for job in jobs {
+            let account = job.account ?? ""
+            if seen.insert(account).inserted { order.append(account) }
+        }
+        return order
+    }
+}
