@@ -46,6 +46,13 @@ public enum OutputContent: Sendable {
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
+    /// The content's SHA-256 as lowercase hex.
+    func sha256() throws -> String {
+        var hasher = SHA256()
+        try forEachChunk { hasher.update(data: $0) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
     static func writeAll(_ bytes: ArraySlice<UInt8>, to fd: Int32, path: String) throws {
         var offset = bytes.startIndex
         while offset < bytes.endIndex {

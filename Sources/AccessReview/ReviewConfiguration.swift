@@ -1,4 +1,5 @@
 import AWSQuery
+import BatchEngine
 import Foundation
 
 /// Everything `console-access review` needs.
@@ -27,6 +28,9 @@ public struct ReviewConfiguration: Sendable {
     /// The time inactivity is measured from; nil is the time the run starts (tests inject their own).
     public var now: Date?
     /// Where user state comes from: the credential report (default) or per-user calls.
+    /// A review across accounts (`--accounts`, `--organization`): each account from its own
+    /// credential report, through the member role.
+    public var accounts = AccountOptions()
     public var source: ReviewSource = .report
     /// Generate a new credential report instead of reusing one less than 4 hours old.
     public var freshReport = false
@@ -84,6 +88,10 @@ public struct ReviewConfiguration: Sendable {
         if let pathPrefix, !pathPrefix.hasPrefix("/") {
             problems.append(
                 "--path-prefix must start with / (IAM paths look like /division/team/), not '\(pathPrefix)'")
+        }
+        if source == .perUser && accounts.fansOut {
+            problems.append(
+                "--accounts and --organization review each account from its credential report (not --source per-user)")
         }
         if source == .perUser {
             if detail != .none { problems.append("--detail needs the credential report (not --source per-user)") }

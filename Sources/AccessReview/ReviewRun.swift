@@ -30,6 +30,8 @@ public struct ReviewSummary: Sendable, Equatable, Codable {
     /// Users per state (report source): inactive, active, no_access, undetermined, not_judged.
     public var states: [String: Int]?
     public var evidence: String?
+    /// A review across accounts: per account, users per state (and `users`, `flagged`).
+    public var accounts: [String: [String: Int]]?
 
     enum CodingKeys: String, CodingKey {
         case users
@@ -48,6 +50,7 @@ public struct ReviewSummary: Sendable, Equatable, Codable {
         case reportReused = "report_reused"
         case states
         case evidence
+        case accounts
     }
 }
 
@@ -82,6 +85,9 @@ public enum ReviewRun {
         do {
             // 1. The options.
             try state.checkUsage()
+            if configuration.accounts.fansOut {
+                return await AccountsReview.execute(configuration, progress: progress)
+            }
             // 2. The credential report (`--source report`), unless the caller may not read it.
             if configuration.source == .report, let result = try await state.reviewFromReport() {
                 return result

@@ -30,10 +30,17 @@ struct BatchCommand: AsyncParsableCommand {
             (--strict, --max-disable, no credentials) marks its run record refused: rerunning with the \
             same --report replaces it.
 
+            Many accounts: a row with an account cell runs in that account; with --accounts or \
+            --organization every other row runs in each of those accounts, a user missing there being \
+            absent (counted, not a failure; --report-absent writes those rows). Each account has its own \
+            session (the role --role-name, assumed from the run's credentials), identity check and rate \
+            limiter; an account that cannot be reached fails its own rows and the others go on. \
+            --max-disable counts users across all accounts.
+
             SIGINT/SIGTERM: no new rows start, rows in flight finish (up to 15 s), the rest are \
             reported not-run, exit 130. A second SIGINT stops at once.
 
-            Exit codes: 0 every row changed/unchanged (or planned, with --dry-run); 1 a row failed, was \
+            Exit codes: 0 every row changed/unchanged/absent (or planned, with --dry-run); 1 a row failed, was \
             not found, invalid or not run; 2 usage or file error; 3 credentials or authorization failure; \
             130 interrupted.
             """)
@@ -81,6 +88,15 @@ struct BatchCommand: AsyncParsableCommand {
 
     @OptionGroup var change: ChangeOptions
 
+    @OptionGroup(title: "Many accounts") var accounts: AccountsOptions
+
+    @Flag(
+        name: .customLong("report-absent"),
+        help:
+            "With --accounts or --organization: also write absent rows (a user not in that account) to the report; they are always counted."
+    )
+    var reportAbsent = false
+
     @OptionGroup var pacing: PacingOptions
 
     @OptionGroup var connection: ConnectionOptions
@@ -109,7 +125,7 @@ struct BatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = connection.makeLogger()
-        let configuration = BatchConfiguration(
+        var configuration = BatchConfiguration(
             input: .argument(input), reportPath: report, inputOptions: BatchInputOptions(delimiter: delimiter.byte),
             options: RunOptions(
                 concurrency: pacing.concurrency, dryRun: dryRun, revoke: revoke.kinds, revokeGiven: revoke.given,
@@ -117,6 +133,8 @@ struct BatchCommand: AsyncParsableCommand {
             strict: strict, resume: resume, retry: try pacing.retryPolicy(), maxRate: pacing.maxRate,
             maxDisable: maxDisable, generatePasswordsPath: generatePasswords, emitRestorePath: emitRestore,
             aws: try connection.awsConfiguration(logger: logger))
+        configuration.accounts = try accounts.options(
+            reportAbsent: reportAbsent, environment: ProcessInfo.processInfo.environment)
 
         let stop = StopController()
         let trap = SignalTrap(
@@ -143,7 +161,7 @@ struct BatchCommand: AsyncParsableCommand {
 
 enum SummaryText {
     static func render(_ summary: BatchSummary) -> String {
-        let order: [OutcomeStatus] = [.changed, .unchanged, .planned, .failed, .notFound, .invalid, .notRun]
+        let order: [OutcomeStatus] = [.changed, .unchanged, .planned, .failed, .notFound, .invalid, .notRun, .absent]
         let counts = order.compactMap { status -> String? in
             let count = summary.count(status)
             return count > 0 || status == .changed || status == .failed ? "\(count) \(status.rawValue)" : nil
@@ -153,6 +171,10 @@ enum SummaryText {
             "  " + counts.joined(separator: ", "),
         ]
         if summary.resumedDone > 0 { lines.append("  \(summary.resumedDone) already done in an earlier run (skipped)") }
+        for (account, counts) in (summary.accounts ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let parts = order.compactMap { status in counts[status.rawValue].map { "\($0) \(status.rawValue)" } }
+            lines.append("  account \(account): " + parts.joined(separator: ", "))
+        }
         lines.append(
             String(
                 format: "  %.1f s, %d AWS calls, %d throttled", summary.elapsedSeconds, summary.apiCalls,

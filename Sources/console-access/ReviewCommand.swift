@@ -102,6 +102,8 @@ struct ReviewCommand: AsyncParsableCommand {
 
     @OptionGroup var pacing: PacingOptions
 
+    @OptionGroup(title: "Many accounts") var accounts: AccountsOptions
+
     @OptionGroup var connection: ConnectionOptions
 
     func makeConfiguration(retry: RetryPolicy = RetryPolicy(maxAttempts: 5)) -> ReviewConfiguration {
@@ -130,6 +132,8 @@ struct ReviewCommand: AsyncParsableCommand {
         let logger = connection.makeLogger()
         var configuration = makeConfiguration(retry: try pacing.retryPolicy())
         configuration.aws = try connection.awsConfiguration(logger: logger)
+        configuration.accounts = try accounts.options(
+            reportAbsent: false, environment: ProcessInfo.processInfo.environment)
         let progress: (any BatchProgress)? = TerminalProgress.isTerminal ? TerminalProgress() : nil
         let result = await ReviewRun.execute(configuration, progress: progress)
 
@@ -170,6 +174,11 @@ enum ReviewSummaryText {
                 "  states: "
                     + order.filter { (states[$0] ?? 0) > 0 || $0 == ReviewState.inactive.rawValue }
                     .map { "\($0) \(states[$0] ?? 0)" }.joined(separator: ", "))
+        }
+        for (account, counts) in (summary.accounts ?? [:]).sorted(by: { $0.key < $1.key }) {
+            lines.append(
+                "  account \(account): \(counts["users"] ?? 0) users, \(counts[ReviewState.inactive.rawValue] ?? 0) inactive"
+            )
         }
         if let evidence = summary.evidence { lines.append("  evidence pack: \(evidence)") }
         if let emitted = summary.emittedBatch {

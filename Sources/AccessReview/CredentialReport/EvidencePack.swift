@@ -44,6 +44,9 @@ public enum EvidencePack {
         public var counts: [String: Int]
         /// File name → lowercase hex SHA-256.
         public var files: [String: String]
+        /// A review across accounts: the accounts reviewed (each has `ACCOUNT/manifest.json`
+        /// and `ACCOUNT/credential-report.csv` in the pack); nil for one account.
+        public var accounts: [String]? = nil
 
         enum CodingKeys: String, CodingKey {
             case toolVersion = "tool_version"
@@ -53,7 +56,7 @@ public enum EvidencePack {
             case region, partition, source
             case reportGenerated = "report_generated"
             case reportReused = "report_reused"
-            case options, counts, files
+            case options, counts, files, accounts
         }
     }
 
@@ -81,6 +84,14 @@ public enum EvidencePack {
         var manifest = manifest
         do {
             for file in files {
+                if let slash = file.name.lastIndex(of: "/") {
+                    let directory = temporary + "/" + file.name[..<slash]
+                    if !FileManager.default.fileExists(atPath: directory) {
+                        guard mkdir(directory, 0o700) == 0 else {
+                            throw PackError(message: "cannot create \(directory): \(String(cString: strerror(errno)))")
+                        }
+                    }
+                }
                 manifest.files[file.name] = try writeSynced(file.content, to: temporary + "/" + file.name)
             }
             let encoder = JSONEncoder()

@@ -36,10 +36,15 @@ enum ReportReviewRun {
     static let chunkSize = 256
 
     /// - Throws: `RunSetupError` when the client or the identity check fails.
+    ///
+    /// - Parameters:
+    ///   - role: the member role to review another account through (a review across accounts).
+    ///   - account: that account, written in an `account` column of every row.
     static func fetchAndJudge(
-        _ configuration: ReviewConfiguration, run: RunContext, now: Date
+        _ configuration: ReviewConfiguration, run: RunContext, now: Date, role: AssumedRole? = nil,
+        account: String? = nil
     ) async throws -> Fetched {
-        try await run.withSession { run -> Fetched in
+        try await run.withSession(role: role) { run -> Fetched in
             let (iam, executor, identity) = (run.iam, run.executor, run.identity)
             let fetcher = CredentialReportFetcher(
                 iam: iam, executor: executor, policy: configuration.reportWait, now: { now })
@@ -65,7 +70,7 @@ enum ReportReviewRun {
             let spool: ReportReviewSpool
             do {
                 spool = try await review(
-                    fetched.content, configuration: configuration, rule: rule, detail: detail)
+                    fetched.content, configuration: configuration, rule: rule, detail: detail, account: account)
             } catch let error as ReviewWriteError {
                 return .failed(SetupError(message: error.description, isCredentialsProblem: false, errorCode: nil))
             } catch {
@@ -92,11 +97,12 @@ enum ReportReviewRun {
     ///   `ReviewWriteError` when an output cannot be written.
     static func review(
         _ content: CredentialReportContent, configuration: ReviewConfiguration, rule: ReportInactivityRule,
-        detail: UserDetailReader?
+        detail: UserDetailReader?, account: String? = nil
     ) async throws -> ReportReviewSpool {
         var spool: ReportReviewSpool
         do {
-            spool = try ReportReviewSpool(configuration: configuration, generatedTime: content.generatedTime)
+            spool = try ReportReviewSpool(
+                configuration: configuration, generatedTime: content.generatedTime, account: account)
         } catch {
             throw ReviewWriteError(underlying: error)
         }

@@ -12,9 +12,12 @@ struct ReportReviewSpool {
     /// The CSV form beside a JSON review, for the evidence pack.
     private let evidenceCSV: SpooledFileWriter?
     private let batch: SpooledFileWriter?
+    /// The account every row is in, as a last `account` column (a review across accounts).
+    private let account: String?
     private(set) var tally = ReportReviewTally()
 
-    init(configuration: ReviewConfiguration, generatedTime: Date?) throws {
+    init(configuration: ReviewConfiguration, generatedTime: Date?, account: String? = nil) throws {
+        self.account = account
         format = configuration.format
         review = try SpooledFileWriter(prefix: "review")
         evidenceCSV =
@@ -22,26 +25,30 @@ struct ReportReviewSpool {
             ? try SpooledFileWriter(prefix: "review-csv") : nil
         batch = configuration.inactiveDays != nil ? try SpooledFileWriter(prefix: "batch") : nil
         switch format {
-        case .csv: try review.write(CSVWriter.encode(ReportReviewCSV.header)[...])
+        case .csv: try review.write(CSVWriter.encode(header)[...])
         case .json: try review.write(ReviewJSON.opening(reportGenerated: generatedTime)[...])
         }
-        try evidenceCSV?.write(CSVWriter.encode(ReportReviewCSV.header)[...])
-        try batch?.write(CSVWriter.encode(ReportEmittedBatch.header)[...])
+        try evidenceCSV?.write(CSVWriter.encode(header)[...])
+        try batch?.write(CSVWriter.encode(ReportEmittedBatch.header + accountColumn)[...])
     }
+
+    /// The last column, `account`, in a review across accounts.
+    private var accountColumn: [String] { account == nil ? [] : ["account"] }
+    private var header: [String] { ReportReviewCSV.header + accountColumn }
 
     /// Writes one user's row to each output and counts it.
     mutating func add(_ user: ReportUserReview) throws {
-        let fields = ReportReviewCSV.fields(user)
+        let accountCell = account.map { [$0] } ?? []
+        let fields = ReportReviewCSV.fields(user) + accountCell
         switch format {
         case .csv:
             try review.write(CSVWriter.encode(fields)[...])
         case .json:
-            try review.write(
-                ReviewJSON.user(header: ReportReviewCSV.header, fields: fields, first: tally.users == 0)[...])
+            try review.write(ReviewJSON.user(header: header, fields: fields, first: tally.users == 0)[...])
         }
         try evidenceCSV?.write(CSVWriter.encode(fields)[...])
         if let batch, let row = ReportEmittedBatch.row(user) {
-            try batch.write(CSVWriter.encode(row)[...])
+            try batch.write(CSVWriter.encode(row + accountCell)[...])
         }
         tally.count(user)
     }

@@ -50,19 +50,20 @@ public struct AccountOptions: Sendable, Equatable {
 
     /// The role to assume in `account`, or nil for the caller's own account (its credentials
     /// are used as they are).
-    func role(in account: String, callerAccount: String, partition: Partition) -> AssumedRole? {
+    public func role(in account: String, callerAccount: String, partition: Partition) -> AssumedRole? {
         guard account != callerAccount else { return nil }
         return AssumedRole(
             roleArn: AccountID.roleArn(account: account, roleName: roleName, partition: partition.rawValue),
             sessionName: sessionName, externalId: externalId)
     }
 
-    /// Parses `--accounts`: ids separated by commas, spaces or line breaks, or `@FILE` with one
-    /// per line (`#` starts a comment). Duplicates are dropped, order kept.
-    /// - Throws: `AccountListError` naming the bad entry (and the file's line).
-    public static func parseList(_ value: String, readFile: (String) throws -> String = AccountOptions.read)
-        throws(AccountListError) -> [String]
-    {
+    /// Parses `--accounts` (or `--exclude-accounts`, named by `option`): ids separated by commas,
+    /// spaces or line breaks, or `@FILE` with one per line (`#` starts a comment). Duplicates are
+    /// dropped, order kept.
+    /// - Throws: `AccountListError` naming the option, the bad entry (and the file's line).
+    public static func parseList(
+        _ value: String, option: String = "--accounts", readFile: (String) throws -> String = AccountOptions.read
+    ) throws(AccountListError) -> [String] {
         var text = value
         var source: String?
         if value.hasPrefix("@") {
@@ -70,7 +71,7 @@ public struct AccountOptions: Sendable, Equatable {
             do {
                 text = try readFile(path)
             } catch {
-                throw AccountListError(message: "--accounts: cannot read \(path): \(error)")
+                throw AccountListError(message: "\(option): cannot read \(path): \(error)")
             }
             source = path
         }
@@ -82,13 +83,13 @@ public struct AccountOptions: Sendable, Equatable {
                 let account = String(entry)
                 if let problem = AccountID.problem(account) {
                     let place = source.map { "\($0) line \(index + 1): " } ?? ""
-                    throw AccountListError(message: "--accounts: \(place)\(problem)")
+                    throw AccountListError(message: "\(option): \(place)\(problem)")
                 }
                 if seen.insert(account).inserted { accounts.append(account) }
             }
         }
         guard !accounts.isEmpty else {
-            throw AccountListError(message: "--accounts: no account id given\(source.map { " in \($0)" } ?? "")")
+            throw AccountListError(message: "\(option): no account id given\(source.map { " in \($0)" } ?? "")")
         }
         return accounts
     }
@@ -119,19 +120,19 @@ public struct AccountListError: Error, Sendable, CustomStringConvertible {
 }
 
 /// The accounts a multi-account run works in, and its jobs expanded over them.
-struct AccountPlan: Sendable {
+public struct AccountPlan: Sendable {
     /// The account of the run's own credentials (they are used there as they are).
-    var callerAccount: String
+    public var callerAccount: String
     /// Where rows without an `account` cell run, in order (excluded accounts removed).
-    var targets: [String]
+    public var targets: [String]
     /// `--exclude-accounts`: rows are never run there, whatever names the account.
     var excluded: Set<String>
     /// Whether rows without an `account` cell fan out (`--accounts`, `--organization`), or run in
     /// the caller's account (keeping `not-found`).
     var fansOut: Bool
-    var partition: Partition
+    public var partition: Partition
     /// What the plan tells the user (accounts skipped, and why).
-    var notes: [String] = []
+    public var notes: [String] = []
 
     /// Every job in each account it runs in: a row with an `account` cell only there; any other
     /// row in each target (marked `fannedOut` when the run fans out). Rows in an excluded account
