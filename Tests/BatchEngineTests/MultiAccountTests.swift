@@ -239,6 +239,63 @@ struct MultiAccountTests {
         #expect(refused.errors.contains { $0.contains("multi-account run") })
     }
 
+    @Test("--resume with --report-absent: absent rows are finished; an account with nothing left is not entered again")
+    func resumeKeepsAbsentRows() async throws {
+        let dir = try TemporaryDirectory()
+        let world = World()
+        await world.console("alice", in: world.a)
+        await world.console("bob", in: world.a)
+        await world.console("alice", in: world.b)
+        await world.a.inject(
+            .error(.serviceFailure, httpStatus: 500), on: "DeleteLoginProfile", user: "alice", times: 3)
+        let targets = AccountOptions(targets: .list([Self.memberA, Self.memberB]), reportAbsent: true)
+        let csv = "user,action\nalice,disable\nbob,disable\n"
+        let first = await BatchRun.execute(try configuration(csv, in: dir, world: world, accounts: targets))
+        #expect(first.exitStatus == .failure)
+        #expect(first.summary?.count(.absent) == 1, "bob is not in B")
+
+        let connector = world.connector
+        let config = try configuration(
+            csv, in: dir, world: world, connector: connector, accounts: targets, resume: true)
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .success, "\(result.errors)")
+        #expect(result.summary?.resumedDone == 3, "bob in A, alice in B, and bob absent in B")
+        #expect(
+            connector.assumedRoles.withLockedValue { $0 }.map(\.roleArn) == [
+                "arn:aws:iam::\(Self.memberA):role/OrganizationAccountAccessRole"
+            ], "B has nothing left to run")
+        let rows = try report(config)
+        #expect(rows.count == 4, "one row per input row per account, the absent one kept")
+        #expect(
+            Set(rows.map { "\($0.user)@\($0.account)=\($0.status.rawValue)" }) == [
+                "alice@\(Self.memberA)=changed", "bob@\(Self.memberA)=changed", "alice@\(Self.memberB)=changed",
+                "bob@\(Self.memberB)=absent",
+            ])
+    }
+
+    @Test("an account cell naming an excluded account: the row is reported not-run (never dropped); the others run")
+    func excludedAccountCell() async throws {
+        let dir = try TemporaryDirectory()
+        let world = World()
+        await world.console("alice", in: world.a)
+        await world.console("bob", in: world.b)
+        await world.console("carol", in: world.a)
+        let config = try configuration(
+            "user,action,account\nalice,disable,\(Self.memberA)\nbob,disable,\(Self.memberB)\ncarol,disable,\n",
+            in: dir, world: world,
+            accounts: AccountOptions(targets: .list([Self.memberA, Self.memberB]), exclude: [Self.memberB]))
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .failure, "a row of the file was not run")
+        let rows = try report(config).sorted { $0.line < $1.line }
+        #expect(rows.map(\.line) == [2, 3, 4], "every input row has a report row")
+        #expect(rows.map(\.status) == [.changed, .notRun, .changed])
+        #expect(rows[1].account == Self.memberB)
+        #expect(rows[1].detail.contains("excluded (--exclude-accounts)"), "\(rows[1].detail)")
+        #expect(result.summary?.count(.notRun) == 1)
+        #expect(await world.b.loginProfile("bob") != nil, "nothing is done in an excluded account")
+        #expect(await world.a.loginProfile("carol") == nil)
+    }
+
     @Test("--organization: every ACTIVE account, paged; --exclude-accounts skips some; a SUSPENDED one is noted")
     func organization() async throws {
         let dir = try TemporaryDirectory()
@@ -330,6 +387,23 @@ struct MultiAccountTests {
         #expect(rows[1].message.contains("'12345' has 5 digits"))
         #expect(rows[2].message.contains("is not an AWS account id"))
         #expect(result.exitStatus == .failure)
+    }
+
+    @Test("a row naming an excluded account, and rows with no account left to run in: not-run, with why; exit 1")
+    func excludedAccounts() async throws {
+        let dir = try TemporaryDirectory()
+        let world = World()
+        await world.console("alice", in: world.a)
+        let config = try configuration(
+            "user,action,account\nalice,disable,\(Self.memberA)\nbob,disable,\n", in: dir, world: world,
+            accounts: AccountOptions(targets: .list([Self.memberB]), exclude: [Self.memberA, Self.memberB]))
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .failure)
+        let rows = try report(config).sorted { $0.line < $1.line }
+        #expect(rows.map(\.status) == [.notRun, .notRun])
+        #expect(rows[0].detail.contains("account \(Self.memberA) is excluded"))
+        #expect(rows[1].detail.contains("no account left"))
+        #expect(await world.a.loginProfile("alice") != nil)
     }
 }
 

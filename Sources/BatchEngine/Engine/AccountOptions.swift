@@ -135,14 +135,24 @@ public struct AccountPlan: Sendable {
     public var notes: [String] = []
 
     /// Every job in each account it runs in: a row with an `account` cell only there; any other
-    /// row in each target (marked `fannedOut` when the run fans out). Rows in an excluded account
-    /// are left out.
-    func expand(_ jobs: [BatchJob]) -> [BatchJob] {
+    /// row in each target (marked `fannedOut` when the run fans out). `unplaced` holds the rows
+    /// that run nowhere, with why: a row naming an excluded account, or a row without a cell
+    /// when no target is left (each still gets its report row).
+    func expand(_ jobs: [BatchJob]) -> (jobs: [BatchJob], unplaced: [(job: BatchJob, reason: String)]) {
         var expanded: [BatchJob] = []
+        var unplaced: [(job: BatchJob, reason: String)] = []
         for job in jobs {
             if let account = job.account {
-                if !excluded.contains(account) { expanded.append(job) }
+                if excluded.contains(account) {
+                    unplaced.append((job, "not run: account \(account) is excluded (--exclude-accounts)"))
+                } else {
+                    expanded.append(job)
+                }
                 continue
+            }
+            if targets.isEmpty {
+                unplaced.append(
+                    (job, "not run: no account left to run in (every account was excluded or none is ACTIVE)"))
             }
             for account in targets {
                 var copy = job
@@ -151,7 +161,7 @@ public struct AccountPlan: Sendable {
                 expanded.append(copy)
             }
         }
-        return expanded
+        return (expanded, unplaced)
     }
 
     /// The accounts in the order their first job appears.

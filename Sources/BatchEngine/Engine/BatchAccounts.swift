@@ -33,8 +33,9 @@ extension BatchRunState {
             return
         }
         notes += plan.notes
-        reportExcluded(plan, sink: sink)
-        jobs = plan.expand(jobs).filter { done[$0.key] == nil }
+        let expanded = plan.expand(jobs)
+        for (job, reason) in expanded.unplaced { sink.write(ReportRow(notRun: job, reason: reason)) }
+        jobs = expanded.jobs.filter { done[$0.key] == nil }
         guard !jobs.isEmpty else { return }
         guard await checkBlastRadiusAcrossAccounts(plan, run: run, sink: sink) else { return }
 
@@ -119,23 +120,6 @@ extension BatchRunState {
                 progress: run.progress, total: total)
         }
         return result
-    }
-
-    /// Rows whose `account` cell names an account `--exclude-accounts` excludes are not run, and
-    /// say so: every input row gets a report row (`expand` leaves them out of the jobs).
-    mutating func reportExcluded(_ plan: AccountPlan, sink: ReportSink) {
-        let excluded = jobs.filter { job in job.account.map { plan.excluded.contains($0) } ?? false }
-        guard !excluded.isEmpty else { return }
-        for job in excluded {
-            sink.write(
-                ReportRow(
-                    notRun: job,
-                    reason: "not run: its account \(job.account ?? "") is excluded (--exclude-accounts)"))
-        }
-        let accounts = Set(excluded.compactMap(\.account)).sorted()
-        notes.append(
-            "--exclude-accounts: \(excluded.count) row(s) naming \(accounts.joined(separator: ", ")) in their account cell were not run"
-        )
     }
 
     /// Every job of an account that could not be worked in: `failed`, with the reason.

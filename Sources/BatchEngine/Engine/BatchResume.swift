@@ -10,8 +10,10 @@ extension BatchRun {
         let message: String
     }
 
-    /// The rows an earlier run finished (`changed`/`unchanged`), by line (and account, in a
-    /// multi-account run), after checking that the report belongs to this input and this kind of run.
+    /// The rows an earlier run finished (`changed`/`unchanged`, and `absent` when the report has
+    /// them), by line (and account, in a multi-account run), after checking that the report
+    /// belongs to this input and this kind of run. Absent rows left out of the report (no
+    /// `--report-absent`) cannot be told from rows never run, so they run again.
     static func resumeState(
         report: String, input: BatchInput, dryRun: Bool, byAccount: Bool, notes: inout [String]
     ) throws -> [RowKey: ReportRow] {
@@ -56,7 +58,10 @@ extension BatchRun {
                 }
             })
         var done: [RowKey: ReportRow] = [:]
-        for row in contents.rows where (row.status == .changed || row.status == .unchanged) && lines.contains(row.line)
+        // `absent` (a multi-account run's user not in that account, written with
+        // `--report-absent`) is finished too: not entering that account again.
+        for row in contents.rows
+        where (row.status == .changed || row.status == .unchanged || row.status == .absent) && lines.contains(row.line)
         {
             done[RowKey(line: row.line, account: byAccount ? row.account : "")] = row
         }
