@@ -2,7 +2,8 @@
 # The demo's steps, run by scripts/demo.sh inside scripts/with-moto.sh (a local moto server).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-bin="$here/.build/release/console-access"
+# The release binary `make demo` builds; CONSOLE_ACCESS_BIN may name another (a debug build).
+bin="${CONSOLE_ACCESS_BIN:-$here/.build/release/console-access}"
 out="$here/.demo"
 rm -rf "$out"
 mkdir -p "$out"
@@ -65,8 +66,25 @@ echo "  the way back, written as the run went (.demo/leavers-undo.csv, mode 0600
     --generate-passwords "$out/undo-passwords.csv" --endpoint-url "$endpoint" || true
 "$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/undo-report.csv" line,user,action,status,detail
 
+step "9. Many accounts in one run: console-access batch samples/leavers-many-accounts.csv --accounts 123456789012,111122223333"
+# 123456789012 is the base credentials' own account; 111122223333 a member account, reached through
+# the role OrganizationAccountAccessRole assumed from the base credentials (as AWS Organizations sets it up).
+"$here/.venv/bin/python" "$here/scripts/demo-seed-accounts.py" \
+    123456789012=gus.moreau,ivo.petrov 111122223333=gus.moreau,hana.ito,ivo.petrov
+echo "  the file: rows with an empty account cell run in every account of --accounts; ivo.petrov's row names its account"
+"$here/.venv/bin/python" "$here/scripts/show-csv.py" "$here/samples/leavers-many-accounts.csv"
+set +e
+"$bin" batch "$here/samples/leavers-many-accounts.csv" --report "$out/accounts-report.csv" \
+    --accounts 123456789012,111122223333 --endpoint-url "$endpoint"
+status=$?
+set -e
+echo "  exit code $status: a user missing from an account is absent there (counted, not a failure; --report-absent writes those rows)"
+"$here/.venv/bin/python" "$here/scripts/show-csv.py" "$out/accounts-report.csv" line,user,status,detail,account
+echo "  ivo.petrov's row ran only in the account it names (he keeps console access in 123456789012)"
+
 step "Files written"
 echo "  .demo/report.csv + .demo/report.csv.run.json (report and run record), .demo/audit.jsonl (one line per AWS call)"
+echo "  .demo/accounts-report.csv + its run record (per-account counts under summary.accounts)"
 
 step "Against real AWS you would type"
 cat <<'TXT'
@@ -76,5 +94,6 @@ cat <<'TXT'
   console-access batch hr-offboarding.csv --report offboarding-dry-run.csv --profile security-ops --dry-run
   console-access batch hr-offboarding.csv --report offboarding-report.csv --profile security-ops --revoke all --emit-restore offboarding-undo.csv
   console-access batch new-hires.csv --report onboarding-report.csv --profile security-ops --wait-for-user 2m
+  console-access batch hr-offboarding.csv --report org-offboarding.csv --profile org-management --organization --exclude-accounts @sandbox-accounts.txt
   console-access modify --user ben.okafor --reset --password-stdin --profile security-ops
 TXT
