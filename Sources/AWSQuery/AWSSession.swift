@@ -147,7 +147,9 @@ public struct AWSSession: Sendable {
         let stsEndpoint = ServiceEndpoint.sts(region: region, override: try override(service: "STS"))
         let organizationsEndpoint = ServiceEndpoint.organizations(
             region: region, override: try override(service: "ORGANIZATIONS"))
-        let stsContext = STSContext(endpoint: stsEndpoint, transport: transport, logger: configuration.logger)
+        let stsContext = STSContext(
+            endpoint: stsEndpoint, transport: transport, logger: configuration.logger,
+            observer: configuration.observer)
 
         var provider: any CredentialProvider
         if let explicit = configuration.credentials {

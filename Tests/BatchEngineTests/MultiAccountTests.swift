@@ -141,7 +141,9 @@ struct MultiAccountTests {
         #expect(await world.base.loginProfile("dave") == nil)
     }
 
-    @Test("a role that cannot be assumed: that account's rows fail with the role ARN, once; the other accounts go on")
+    @Test(
+        "a role that cannot be assumed: that account's rows fail with the role ARN, once; the other accounts go on; exit 3"
+    )
     func deniedRole() async throws {
         let dir = try TemporaryDirectory()
         let world = World()
@@ -150,7 +152,7 @@ struct MultiAccountTests {
             "user,action\nalice,disable\nbob,disable\n", in: dir, world: world,
             accounts: AccountOptions(targets: .list([Self.denied, Self.memberA])))
         let result = await BatchRun.execute(config)
-        #expect(result.exitStatus == .failure)
+        #expect(result.exitStatus == .credentials, "rows failed on an authorization error: exit 3, as for any row")
         let rows = try report(config)
         let denied = rows.filter { $0.account == Self.denied }
         #expect(denied.count == 2)

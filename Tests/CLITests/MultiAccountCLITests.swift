@@ -307,7 +307,7 @@ struct MultiAccountCLITests {
     }
 
     @Test(
-        "a role refused in one account: its rows fail with the role ARN (one error), the other account goes on, exit 1; --resume then runs only those rows"
+        "a role refused in one account: its rows fail with the role ARN (one error), the other account goes on, exit 3; --resume then runs only those rows"
     )
     func refusedRoleThenResume() async throws {
         let (a, b) = (Self.newAccount(), Self.newAccount())
@@ -325,7 +325,7 @@ struct MultiAccountCLITests {
 
         let first = try await Self.batch(
             input, report: report, endpoint: proxy.url, options, environment: Self.environment())
-        #expect(first.status == 1, "\(first.output)")
+        #expect(first.status == 3, "AccessDenied on a row's account: exit 3: \(first.output)")
         let rows = try Self.report(report)
         let failed = rows.filter { $0["account"] == b }
         #expect(failed.count == 3)
@@ -418,7 +418,7 @@ struct MultiAccountCLITests {
                 "--accounts", "\(base),\(member),\(refused)", "--report-absent", "--debug", "--audit-log", audit,
                 "--output", "json",
             ], environment: Self.environment(credentials, ["CONSOLE_ACCESS_EXTERNAL_ID": externalId]))
-        #expect(result.status == 1, "the refused account: \(result.output)")
+        #expect(result.status == 3, "the refused account (AccessDenied): \(result.output)")
         #expect(result.stderr.contains("AssumeRole"), "--debug logs the calls: \(result.stderr)")
         let assumed = proxy.requests.filter { $0.formParameters["Action"] == "AssumeRole" }
         #expect(!assumed.isEmpty && assumed.allSatisfy { $0.formParameters["ExternalId"] == externalId })

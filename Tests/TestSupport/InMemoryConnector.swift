@@ -40,7 +40,13 @@ public struct InMemoryConnector: AWSConnector {
         if let role = configuration.accountRole {
             assumedRoles.withLockedValue { $0.append(role) }
             let account = role.account ?? ""
-            guard let member = members[account], !deniedAccounts.contains(account) else {
+            let allowed = members[account] != nil && !deniedAccounts.contains(account)
+            configuration.observer?(
+                CallRecord(
+                    service: "sts", action: "AssumeRole", userName: nil, startedAt: Date(), duration: .zero,
+                    httpStatus: allowed ? 200 : 403, errorCode: allowed ? nil : "AccessDenied", requestId: nil,
+                    attempt: 1))
+            guard let member = members[account], allowed else {
                 throw AWSServiceError(
                     code: "AccessDenied",
                     message:

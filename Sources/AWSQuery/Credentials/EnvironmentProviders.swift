@@ -6,11 +6,18 @@ public struct STSContext: Sendable {
     public let endpoint: ServiceEndpoint
     public let transport: any HTTPTransport
     public let logger: Logger
+    /// Sees the credential calls too (`AssumeRole`, `AssumeRoleWithWebIdentity`): the audit log
+    /// and the run's call counts have every AWS call.
+    public let observer: (@Sendable (CallRecord) -> Void)?
 
-    public init(endpoint: ServiceEndpoint, transport: any HTTPTransport, logger: Logger) {
+    public init(
+        endpoint: ServiceEndpoint, transport: any HTTPTransport, logger: Logger,
+        observer: (@Sendable (CallRecord) -> Void)? = nil
+    ) {
         self.endpoint = endpoint
         self.transport = transport
         self.logger = logger
+        self.observer = observer
     }
 
     /// An STS client signing with `credentials` (nil: for unsigned calls only).
@@ -18,7 +25,7 @@ public struct STSContext: Sendable {
         STSClient(
             query: QueryClient(
                 endpoint: endpoint, apiVersion: STSClient.apiVersion, credentials: credentials, transport: transport,
-                logger: logger))
+                logger: logger, observer: observer))
     }
 }
 

@@ -24,7 +24,8 @@ public struct STSClient: Sendable {
         roleArn: String, sessionName: String, externalId: String? = nil, durationSeconds: Int? = nil
     ) async throws -> AWSResult<AWSCredentials> {
         var parameters = [QueryParameter("RoleArn", roleArn), QueryParameter("RoleSessionName", sessionName)]
-        if let externalId { parameters.append(QueryParameter("ExternalId", externalId)) }
+        // Secret-like: an answer echoing it is scrubbed before it reaches an error or a log.
+        if let externalId { parameters.append(QueryParameter("ExternalId", externalId, secret: true)) }
         if let durationSeconds { parameters.append(QueryParameter("DurationSeconds", String(durationSeconds))) }
         let response = try await query.call("AssumeRole", parameters)
         return AWSResult(
