@@ -12,7 +12,7 @@ SWIFT_FLAGS  ?=
 # batch than a dynamically linked one (measured: BENCHMARKS.md, the batch section).
 RELEASE      := -c release --static-swift-stdlib
 
-.PHONY: all setup setup-libcsv setup-moto setup-tinyproxy setup-time build release test lint format clean demo bench bench-validate bench-batch bench-review install fuzz
+.PHONY: all setup setup-libcsv setup-moto setup-tinyproxy setup-time build release test lint format clean demo bench bench-validate bench-batch bench-review bench-accounts install fuzz
 
 all: build
 
@@ -93,7 +93,7 @@ format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
 
 ## bench: every benchmark; add new bench-* targets as prerequisites here
-bench: bench-validate bench-batch bench-review
+bench: bench-validate bench-batch bench-review bench-accounts
 
 ## bench-validate: `console-access validate` vs Python's csv module on 100k and 1M generated rows
 bench-validate: setup-libcsv setup-time
@@ -109,3 +109,7 @@ clean:
 ## bench-review: `console-access review` from the credential report vs the per-user path and a boto3 per-user script, 5,000 users behind a 50 ms proxy
 bench-review: setup setup-time
 	SWIFT=$(SWIFT) SWIFT_FLAGS="$(SWIFT_FLAGS)" bench/review.sh
+
+## bench-accounts: `batch --accounts` over 10 accounts x 100 rows vs one account's 100 rows, 20 IAM calls/s per account (issue 21)
+bench-accounts: setup setup-time
+	SWIFT=$(SWIFT) SWIFT_FLAGS="$(SWIFT_FLAGS)" bench/accounts.sh
