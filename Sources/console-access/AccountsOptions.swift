@@ -68,6 +68,9 @@ struct AccountsOptions: ParsableArguments {
                 "--role-name: not a role name (letters, digits and +=,.@_- with an optional path/, up to 512 characters)"
             )
         }
+        if let externalId, let problem = AccountOptions.externalIdProblem(externalId) {
+            throw ValidationError("--external-id: \(problem)")
+        }
         if let session = roleSessionName {
             guard (2...64).contains(session.count),
                 session.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+=,.@_-".contains($0)) })
@@ -84,9 +87,13 @@ struct AccountsOptions: ParsableArguments {
             if let accounts { targets = .list(try AccountOptions.parseList(accounts)) }
             if organization { targets = .organization }
             let exclude = try excludeAccounts.map { try AccountOptions.parseList($0, option: "--exclude-accounts") }
+            let externalId =
+                self.externalId ?? environment["CONSOLE_ACCESS_EXTERNAL_ID"].flatMap { $0.isEmpty ? nil : $0 }
+            if let externalId, let problem = AccountOptions.externalIdProblem(externalId) {
+                throw ValidationError("CONSOLE_ACCESS_EXTERNAL_ID: \(problem)")
+            }
             return AccountOptions(
-                targets: targets, exclude: Set(exclude ?? []), roleName: roleName,
-                externalId: externalId ?? environment["CONSOLE_ACCESS_EXTERNAL_ID"].flatMap { $0.isEmpty ? nil : $0 },
+                targets: targets, exclude: Set(exclude ?? []), roleName: roleName, externalId: externalId,
                 sessionName: roleSessionName, concurrency: accountsConcurrency, reportAbsent: reportAbsent)
         } catch {
             throw ValidationError("\(error)")

@@ -105,6 +105,10 @@ struct BatchCommand: AsyncParsableCommand {
     var output: OutputFormat = .text
 
     func validate() throws {
+        if reportAbsent && accounts.accounts == nil && !accounts.organization {
+            throw ValidationError(
+                "--report-absent needs --accounts or --organization (only rows run in each account can be absent)")
+        }
         guard maxDisable >= 0 else { throw ValidationError("--max-disable must be 0 or more") }
         guard report != "-" else {
             throw ValidationError("--report needs a file path (the run record is written beside it)")

@@ -174,8 +174,13 @@ struct MultiAccountTests {
         let csv = "user,action\nu1,disable\nu2,disable\nu3,disable\n"
         let config = try configuration(csv, in: dir, world: world, accounts: targets, maxDisable: 2)
         let result = await BatchRun.execute(config)
-        #expect(result.exitStatus == .success, "9 pairs at most, 2 users there: \(result.errors)")
+        #expect(result.exitStatus == .failure, "u3 is in no account: \(result.errors)")
+        #expect(result.summary?.count(.changed) == 2, "9 pairs at most, 2 users there: the run went ahead")
         #expect(result.summary?.count(.absent) == 7)
+        let missing = try report(config).filter { $0.status == .notFound }
+        #expect(missing.map(\.user) == ["u3"], "a user absent from every account is not-found, once")
+        #expect(missing.first?.account == "")
+        #expect(missing.first?.detail.contains("in any of the 3 account(s)") == true)
         #expect(await world.a.count("GetUser") >= 3, "looked up before the run")
 
         let again = try TemporaryDirectory()
@@ -407,6 +412,84 @@ struct MultiAccountTests {
         #expect(rows[1].detail.contains("no account left"))
         #expect(await world.a.loginProfile("alice") != nil)
     }
+
+    @Test(
+        "a restore row without an account cell, in a run over many accounts, is invalid (it could enable console access anywhere)"
+    )
+    func restoreNeedsAccount() async throws {
+        let dir = try TemporaryDirectory()
+        let world = World()
+        _ = await world.a.addUser("alice")
+        let config = try configuration(
+            "user,action,credentials\nalice,restore,console\n", in: dir, world: world,
+            accounts: AccountOptions(targets: .list([Self.memberA])))
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .failure)
+        let rows = try report(config)
+        #expect(rows.map(\.status) == [.invalid])
+        #expect(rows.first?.errorCode == "restore-needs-account")
+        #expect(await world.a.loginProfile("alice") == nil)
+    }
+
+    @Test("--resume with other accounts than the report's run is refused, naming both")
+    func resumeOtherAccounts() async throws {
+        let dir = try TemporaryDirectory()
+        let world = World()
+        await world.console("alice", in: world.a)
+        let csv = "user,action\nalice,disable\n"
+        let first = await BatchRun.execute(
+            try configuration(
+                csv, in: dir, world: world, accounts: AccountOptions(targets: .list([Self.memberA, Self.memberB]))))
+        #expect(first.exitStatus == .success, "\(first.errors)")
+        let other = await BatchRun.execute(
+            try configuration(
+                csv, in: dir, world: world, accounts: AccountOptions(targets: .list([Self.memberA])), resume: true))
+        #expect(other.exitStatus == .usage)
+        #expect(
+            other.errors.contains {
+                $0.contains("accounts:\(Self.memberA),\(Self.memberB)") && $0.contains("accounts:\(Self.memberA);")
+                    || $0.contains("accounts:\(Self.memberA),\(Self.memberB)")
+                        && $0.hasSuffix("or give a new report path")
+            }, "\(other.errors)")
+        let same = await BatchRun.execute(
+            try configuration(
+                csv, in: dir, world: world, accounts: AccountOptions(targets: .list([Self.memberB, Self.memberA])),
+                resume: true))
+        #expect(same.exitStatus == .success, "the same accounts in another order: \(same.errors)")
+    }
+
+    @Test("a stop before the --max-disable look-ups: none is made, every row is not-run")
+    func stopBeforeLookups() async throws {
+        let dir = try TemporaryDirectory()
+        let world = World()
+        await world.console("u1", in: world.a)
+        let config = try configuration(
+            "user,action\nu1,disable\nu2,disable\n", in: dir, world: world,
+            accounts: AccountOptions(targets: .list([Self.memberA, Self.memberB])), maxDisable: 1)
+        let stop = StopController()
+        stop.requestStop()
+        let result = await BatchRun.execute(config, stop: stop)
+        #expect(await world.a.count("GetUser") == 0)
+        #expect(try report(config).allSatisfy { $0.status == .notRun })
+        #expect(result.exitStatus == .interrupted)
+        #expect(await world.a.loginProfile("u1") != nil)
+    }
+
+    @Test("--wait-for-user never waits for a row run in each account: a missing user there is absent at once")
+    func noWaitWhenFannedOut() async throws {
+        let dir = try TemporaryDirectory()
+        let world = World()
+        _ = await world.a.addUser("newbie")
+        var config = try configuration(
+            "user,action,password\nnewbie,enable,Temp-Passw0rd-123!\n", in: dir, world: world,
+            accounts: AccountOptions(targets: .list([Self.memberA, Self.memberB])))
+        config.options.waitForUser = UserWait(window: .seconds(30), initialDelay: .milliseconds(50))
+        let result = await BatchRun.execute(config)
+        #expect(result.exitStatus == .success, "\(result.errors)")
+        #expect(result.summary?.count(.absent) == 1)
+        #expect(await world.b.count("CreateLoginProfile") <= 1, "no retries while waiting for the user")
+        #expect(await world.a.loginProfile("newbie") != nil)
+    }
 }
 
 @Suite("--accounts lists")
@@ -418,6 +501,10 @@ struct AccountListTests {
                 == ["111111111111", "222222222222"])
         let file = "# the leavers' accounts\n111111111111\n\n222222222222 # prod\r\n"
         #expect(try AccountOptions.parseList("@f", readFile: { _ in file }) == ["111111111111", "222222222222"])
+        let windows = "\u{FEFF}111111111111\r\n222222222222\r\n"
+        #expect(
+            try AccountOptions.parseList("@f", readFile: { _ in windows }) == ["111111111111", "222222222222"],
+            "CRLF line ends and a byte-order mark")
     }
 
     @Test(

@@ -8,13 +8,15 @@ import Foundation
 /// one `GetUser` per account and user, in each account's own session — and those not there are
 /// `absent` (decided now, never run). An account that cannot be read counts in full.
 extension BatchRunState {
-    mutating func checkBlastRadiusAcrossAccounts(_ plan: AccountPlan, run: RunContext, sink: ReportSink) async
-        -> Bool
-    {
+    mutating func checkBlastRadiusAcrossAccounts(
+        _ plan: AccountPlan, run: RunContext, sink: ReportSink, stop: StopController
+    ) async -> Bool {
         let limit = configuration.maxDisable
         var disables = Set(jobs.filter { $0.action == .disable }.map(Self.disableKey))
         if disables.count > limit && jobs.contains(where: { $0.fannedOut && $0.action == .disable }) {
-            let absent = await absentUsers(plan, run: run)
+            let absent = await absentUsers(plan, run: run, stop: stop)
+            // Stopped during the look-ups: no verdict; the caller reports every row not-run.
+            if stop.isStopping { return true }
             decideAbsent(absent, sink: sink)
             disables.subtract(absent)
         }
@@ -45,19 +47,28 @@ extension BatchRunState {
 
     /// The fanned-out disable rows' users that do not exist in their account (`NoSuchEntity` on
     /// `GetUser`); any other answer, or an account that cannot be reached, counts as existing.
-    func absentUsers(_ plan: AccountPlan, run: RunContext) async -> Set<UserInAccount> {
+    /// A stop (SIGINT, SIGTERM) ends the look-ups at once: what was not looked up counts as existing.
+    func absentUsers(_ plan: AccountPlan, run: RunContext, stop: StopController) async -> Set<UserInAccount> {
         let wanted = jobs.filter { $0.fannedOut && $0.action == .disable }
         let accounts = AccountPlan.accounts(of: wanted)
         let (options, concurrency) = (configuration.accounts, configuration.options.concurrency)
         let atOnce = min(options.concurrency, concurrency, accounts.count)
         let found = await BoundedConcurrency.map(accounts, limit: atOnce) { _, account -> Set<UserInAccount> in
-            let users = Array(Set(wanted.filter { $0.account == account }.map { $0.user.lowercased() }))
+            // One look-up per user (names compared ignoring case, as IAM does), made with the
+            // row's own spelling.
+            var names: [String: String] = [:]
+            for job in wanted where job.account == account && names[job.user.lowercased()] == nil {
+                names[job.user.lowercased()] = job.user
+            }
+            let users = Array(names.values)
             let role = options.role(in: account, callerAccount: plan.callerAccount, partition: plan.partition)
+            guard !stop.isStopping else { return [] }
             do {
                 return try await run.withSession(role: role) { session in
                     guard session.identity.account == account else { return [] }
                     let iam = RetryingIAM(session.iam, executor: session.executor)
                     let missing = await BoundedConcurrency.map(users, limit: max(1, concurrency / atOnce)) { _, user in
+                        guard !stop.isStopping else { return false }
                         do {
                             _ = try await iam.getUser(userName: user)
                             return false
@@ -68,7 +79,9 @@ extension BatchRunState {
                         }
                     }
                     return Set(
-                        zip(users, missing).filter { $0.1 == true }.map { UserInAccount(account: account, user: $0.0) })
+                        zip(users, missing).filter { $0.1 == true }.map {
+                            UserInAccount(account: account, user: $0.0.lowercased())
+                        })
                 }
             } catch {
                 return []

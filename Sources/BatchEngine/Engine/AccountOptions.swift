@@ -5,7 +5,7 @@ import Foundation
 /// Many accounts in one run: where rows without an `account` cell run (`--accounts`,
 /// `--organization`), and how each member account is reached (the role assumed there from the
 /// run's credentials).
-public struct AccountOptions: Sendable, Equatable {
+public struct AccountOptions: Sendable, Equatable, CustomStringConvertible {
     /// Where rows without an `account` cell run.
     public enum Targets: Sendable, Equatable {
         /// In the caller's account (a single-account run, unless rows name accounts).
@@ -32,6 +32,24 @@ public struct AccountOptions: Sendable, Equatable {
 
     public static let defaultRoleName = "OrganizationAccountAccessRole"
 
+    /// The external id is redacted (a trust policy's shared value).
+    public var description: String {
+        "AccountOptions(\(recorded ?? "caller"), role: \(roleName), external id: \(externalId == nil ? "none" : "<redacted>"), session: \(sessionName ?? "default"), concurrency: \(concurrency), report absent: \(reportAbsent))"
+    }
+
+    /// Why `value` cannot be an external id (STS: 2-1224 characters of letters, digits and
+    /// `+=,.@:/-_`), or nil. Never quotes the value.
+    public static func externalIdProblem(_ value: String) -> String? {
+        let allowed = value.unicodeScalars.allSatisfy {
+            $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "+=,.@:/-_".unicodeScalars.contains($0))
+        }
+        guard (2...1224).contains(value.count), allowed else {
+            return
+                "the external id (not shown, \(value.count) characters) must be 2-1224 characters of letters, digits and +=,.@:/-_"
+        }
+        return nil
+    }
+
     public init(
         targets: Targets = .caller, exclude: Set<String> = [], roleName: String = Self.defaultRoleName,
         externalId: String? = nil, sessionName: String? = nil, concurrency: Int = 4, reportAbsent: Bool = false
@@ -47,6 +65,18 @@ public struct AccountOptions: Sendable, Equatable {
 
     /// Whether rows fan out over several accounts.
     public var fansOut: Bool { targets != .caller }
+
+    /// Where rows run, as the run record keeps it: a resumed run must run in the same accounts
+    /// (`accounts:ID,…` sorted, or `organization`, with `;exclude:ID,…`); nil for the caller's.
+    public var recorded: String? {
+        let place: String
+        switch targets {
+        case .caller: return nil
+        case .list(let accounts): place = "accounts:" + accounts.sorted().joined(separator: ",")
+        case .organization: place = "organization"
+        }
+        return exclude.isEmpty ? place : place + ";exclude:" + exclude.sorted().joined(separator: ",")
+    }
 
     /// The role to assume in `account`, or nil for the caller's own account (its credentials
     /// are used as they are).
@@ -77,9 +107,12 @@ public struct AccountOptions: Sendable, Equatable {
         }
         var accounts: [String] = []
         var seen: Set<String> = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        // `isNewline`: CRLF is one Character in Swift, so a file from Windows splits as it should.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        for (index, rawLine) in lines.enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            for entry in line.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\r" }) {
+            for entry in line.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }) {
                 let account = String(entry)
                 if let problem = AccountID.problem(account) {
                     let place = source.map { "\($0) line \(index + 1): " } ?? ""

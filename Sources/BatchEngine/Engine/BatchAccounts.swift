@@ -33,11 +33,16 @@ extension BatchRunState {
             return
         }
         notes += plan.notes
+        if plan.fansOut { refuseUnplacedRestores(sink: sink) }
         let expanded = plan.expand(jobs)
         for (job, reason) in expanded.unplaced { sink.write(ReportRow(notRun: job, reason: reason)) }
         jobs = expanded.jobs.filter { done[$0.key] == nil }
         guard !jobs.isEmpty else { return }
-        guard await checkBlastRadiusAcrossAccounts(plan, run: run, sink: sink) else { return }
+        guard await checkBlastRadiusAcrossAccounts(plan, run: run, sink: sink, stop: stop) else { return }
+        if stop.isStopping {
+            notRunAll("not run: the batch was stopped before this row", sink: sink)
+            return
+        }
 
         let groups = AccountPlan.accounts(of: jobs).map { account in
             (account: account, jobs: jobs.filter { $0.account == account })
@@ -58,6 +63,39 @@ extension BatchRunState {
         }
         // Accounts never started (the run was cancelled): their rows are `not-run`.
         notRunAll("not run: the batch was stopped before this row", sink: sink)
+        reportAbsentEverywhere(plan, sink: sink)
+    }
+
+    /// A `restore` row undoes what was done in one account: in a run over many accounts it needs
+    /// its `account` cell (`--emit-restore` writes it there), or it would enable console access
+    /// wherever a user of that name exists. Such rows are `invalid`.
+    mutating func refuseUnplacedRestores(sink: ReportSink) {
+        jobs = jobs.filter { job in
+            guard job.action == .restore && job.account == nil else { return true }
+            sink.write(
+                ReportRow(
+                    line: job.line, user: job.user, action: job.action, status: .invalid,
+                    errorCode: "restore-needs-account",
+                    message:
+                        "a restore row runs only in the account it came from: give its account cell (batch --emit-restore writes one in a run over many accounts)"
+                ))
+            return false
+        }
+    }
+
+    /// A fanned-out row whose user is absent from every account is most likely a misspelt name:
+    /// one `not-found` row for it (no account), which makes the exit code 1, as in a
+    /// single-account run. A user absent from some accounts only is the common case.
+    func reportAbsentEverywhere(_ plan: AccountPlan, sink: ReportSink) {
+        guard plan.fansOut, !plan.targets.isEmpty else { return }
+        for job in input.jobs where job.account == nil && sink.absentCount(line: job.line) == plan.targets.count {
+            sink.write(
+                ReportRow(
+                    line: job.line, user: job.user, action: job.action, status: .notFound,
+                    detail:
+                        "no IAM user named \(job.user) in any of the \(plan.targets.count) account(s) (absent from each; a misspelt name?)",
+                    errorCode: AWSErrorCode.noSuchEntity.rawValue))
+        }
     }
 
     /// One account: its session (the member role, or the caller's own credentials in its own

@@ -15,7 +15,8 @@ extension BatchRun {
     /// belongs to this input and this kind of run. Absent rows left out of the report (no
     /// `--report-absent`) cannot be told from rows never run, so they run again.
     static func resumeState(
-        report: String, input: BatchInput, dryRun: Bool, byAccount: Bool, notes: inout [String]
+        report: String, input: BatchInput, dryRun: Bool, byAccount: Bool, accountTargets: String?,
+        notes: inout [String]
     ) throws -> [RowKey: ReportRow] {
         guard FileManager.default.fileExists(atPath: report) else {
             notes.append("--resume: \(report) does not exist yet; starting a new report")
@@ -47,6 +48,13 @@ extension BatchRun {
             throw ResumeRefusal(
                 message:
                     "--resume: \(report) is from a \(byAccount ? "single-account" : "multi-account") run; resume it the same way (with the same --accounts or --organization), or give a new report path"
+            )
+        }
+        guard record.accountTargets == accountTargets else {
+            func shown(_ targets: String?) -> String { targets ?? "the caller's account" }
+            throw ResumeRefusal(
+                message:
+                    "--resume: \(report) ran its rows in \(shown(record.accountTargets)); this run would run them in \(shown(accountTargets)). Resume with the same --accounts/--organization/--exclude-accounts, or give a new report path"
             )
         }
         let contents = try ReportReader.readAll(.path(report))

@@ -65,7 +65,7 @@ extension BatchRunState {
             if configuration.resume {
                 done = try BatchRun.resumeState(
                     report: report, input: input, dryRun: configuration.options.dryRun, byAccount: isMultiAccount,
-                    notes: &notes)
+                    accountTargets: configuration.accounts.recorded, notes: &notes)
                 try BatchRun.rewriteKeeping(
                     Array(done.values).sorted { ($0.line, $0.account) < ($1.line, $1.account) }, report: report)
                 writer = try ReportWriter(appendingTo: report)
@@ -86,7 +86,8 @@ extension BatchRunState {
             }
             try RunRecord(
                 input: input.source, inputSHA256: input.sha256, startedAt: Date(), complete: false,
-                dryRun: configuration.options.dryRun, summary: nil, multiAccount: isMultiAccount ? true : nil
+                dryRun: configuration.options.dryRun, summary: nil, multiAccount: isMultiAccount ? true : nil,
+                accountTargets: configuration.accounts.recorded
             ).write(forReport: report)
         } catch let error as BatchStoppedEarly {
             throw error
@@ -319,7 +320,7 @@ extension BatchRunState {
             try RunRecord(
                 input: input.source, inputSHA256: input.sha256, startedAt: startedAt, complete: !reportFailed,
                 dryRun: configuration.options.dryRun, summary: summary, refused: refused ? true : nil,
-                multiAccount: isMultiAccount ? true : nil
+                multiAccount: isMultiAccount ? true : nil, accountTargets: configuration.accounts.recorded
             ).write(forReport: reportPath)
         } catch {
             errors.append("the run record \(RunRecord.path(forReport: reportPath)) could not be written: \(error)")

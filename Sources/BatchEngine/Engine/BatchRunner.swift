@@ -146,16 +146,22 @@ public struct BatchRunner: Sendable {
         }
     }
 
+    /// `--wait-for-user` for this job: never for a row run in each of many accounts (a user
+    /// missing from an account is the common case there, not one still being created).
+    func wait(_ job: BatchJob) -> UserWait {
+        job.fannedOut ? .none : options.waitForUser
+    }
+
     /// Runs one job with `password`.
     func perform(_ job: BatchJob, password: Password?) async -> Outcome {
         switch job.action {
         case .enable:
             return await service.enable(
                 user: job.user, password: password ?? Password(""), resetExisting: options.resetExisting,
-                waitForUser: options.waitForUser)
+                waitForUser: wait(job))
         case .reset:
             return await service.reset(
-                user: job.user, password: password ?? Password(""), waitForUser: options.waitForUser)
+                user: job.user, password: password ?? Password(""), waitForUser: wait(job))
         case .disable:
             return await service.disable(user: job.user, revoke: options.revoke(for: job))
         case .restore:

@@ -14,6 +14,8 @@ final class ReportSink: @unchecked Sendable {
     private var counts: [OutcomeStatus: Int] = [:]
     private var accountCounts: [String: [OutcomeStatus: Int]] = [:]
     private var written: Set<RowKey> = []
+    /// `absent` rows per input line (a multi-account run).
+    private var absentByLine: [Int: Int] = [:]
     private var firstError: ReportError?
     /// Whether rows are keyed by account too (a multi-account run).
     let byAccount: Bool
@@ -41,11 +43,14 @@ final class ReportSink: @unchecked Sendable {
             }
         }
         counts[row.status, default: 0] += 1
+        if row.status == .absent { absentByLine[row.line, default: 0] += 1 }
         if !row.account.isEmpty { accountCounts[row.account, default: [:]][row.status, default: 0] += 1 }
         written.insert(RowKey(line: row.line, account: byAccount ? row.account : ""))
     }
 
     var countsByStatus: [OutcomeStatus: Int] { lock.withLock { counts } }
+    /// How many `absent` rows the input line got.
+    func absentCount(line: Int) -> Int { lock.withLock { absentByLine[line] ?? 0 } }
     /// Rows per account and status (rows that reached an account).
     var countsByAccount: [String: [OutcomeStatus: Int]] { lock.withLock { accountCounts } }
     /// The rows decided so far (written or counted).

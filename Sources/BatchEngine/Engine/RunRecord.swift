@@ -19,6 +19,9 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var refused: Bool?
     /// A multi-account run (report rows keyed by line and account); nil for a single account.
     public var multiAccount: Bool?
+    /// Where rows without an account cell ran (`AccountOptions.recorded`): `--resume` must run
+    /// them in the same accounts. Nil when they ran in the caller's account.
+    public var accountTargets: String?
 
     enum CodingKeys: String, CodingKey {
         case tool, input, complete, summary, refused
@@ -26,13 +29,15 @@ public struct RunRecord: Codable, Sendable, Equatable {
         case startedAt = "started_at"
         case dryRun = "dry_run"
         case multiAccount = "multi_account"
+        case accountTargets = "account_targets"
     }
 
     public init(
         input: String, inputSHA256: String, startedAt: Date, complete: Bool, dryRun: Bool, summary: BatchSummary?,
-        refused: Bool? = nil, multiAccount: Bool? = nil
+        refused: Bool? = nil, multiAccount: Bool? = nil, accountTargets: String? = nil
     ) {
         self.multiAccount = multiAccount
+        self.accountTargets = accountTargets
         self.input = input
         self.inputSHA256 = inputSHA256
         self.startedAt = startedAt
