@@ -139,12 +139,34 @@ struct AccountsReviewTests {
         let dir = try TemporaryDirectory()
         let world = World()
         await world.seed()
-        let config = configuration(world, in: dir, accounts: [Self.denied, Self.memberA])
+        var config = configuration(world, in: dir, accounts: [Self.denied, Self.memberA])
+        config.evidence = dir.path + "/pack"
         let result = await ReviewRun.execute(config)
         #expect(result.exitStatus == .failure)
         #expect(result.errors.count == 1)
         #expect(result.errors.first?.contains("arn:aws:iam::\(Self.denied):role/OrganizationAccountAccessRole") == true)
         #expect(Set(try rows(config.output).map { $0["account"] }) == [Self.memberA])
+        let manifest = try JSONDecoder().decode(
+            EvidencePack.Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: dir.path + "/pack/manifest.json")))
+        #expect(manifest.accounts == [Self.memberA])
+        #expect(manifest.accountsFailed?.keys.sorted() == [Self.denied], "the pack says it is not complete")
+        #expect(manifest.accountsFailed?[Self.denied]?.contains("AccessDenied") == true)
+        #expect(manifest.options["accounts"] == "accounts:\(Self.memberA),\(Self.denied)", "sorted ids")
+    }
+
+    @Test("no account left to review (every one excluded): exit 1, nothing written")
+    func noAccountLeft() async throws {
+        let dir = try TemporaryDirectory()
+        let world = World()
+        await world.seed()
+        var config = configuration(world, in: dir, accounts: [Self.memberA])
+        config.accounts.exclude = [Self.memberA]
+        config.evidence = dir.path + "/pack"
+        let result = await ReviewRun.execute(config)
+        #expect(result.exitStatus == .failure)
+        #expect(result.errors.first?.contains("no account to review") == true)
+        #expect(!FileManager.default.fileExists(atPath: config.output))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/pack"))
     }
 
     @Test("--accounts with --source per-user is a usage error, before any call")

@@ -26,21 +26,38 @@ enum AccountsReview {
             aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate, progress: progress,
             connector: configuration.connector)
         let plan: AccountPlan
+        // The base identity and its region: the pack's top manifest names them, whichever
+        // accounts were reviewed (the caller's own may not be one of them).
+        let base: (caller: CallerIdentity, region: String)
         do {
             let options = configuration.accounts
-            plan = try await run.withSession { session in try await AccountPlan.make(options, session: session) }
+            (plan, base) = try await run.withSession { session in
+                (
+                    try await AccountPlan.make(options, session: session),
+                    (caller: session.identity, region: session.region)
+                )
+            }
         } catch {
             let setup =
                 (error as? RunSetupError)?.setup
                 ?? SetupError(error, during: "listing the organization's accounts (organizations:ListAccounts)")
             return ReviewStoppedEarly(setup: setup).result
         }
+        guard !plan.targets.isEmpty else {
+            var errors = ["no account to review: every account was excluded (--exclude-accounts) or none is ACTIVE"]
+            errors += plan.notes.map { "(\($0))" }
+            return ReviewResult(
+                summary: nil, exitStatus: .failure, reviews: [], inactiveUsers: [], errors: errors, notes: [])
+        }
+        // At most --concurrency calls in flight in all: the accounts at once share it for --detail.
+        let atOnce = min(configuration.accounts.concurrency, configuration.concurrency, plan.targets.count)
         // Each account writes CSV into its spool; the asked format is made when they are merged.
         var csvOnly = configuration
         csvOnly.format = .csv
         csvOnly.evidence = nil
+        csvOnly.concurrency = max(1, configuration.concurrency / max(atOnce, 1))
         let (perAccount, targets) = (csvOnly, plan.targets)
-        let parts = await BoundedConcurrency.map(targets, limit: configuration.accounts.concurrency) { _, account in
+        let parts = await BoundedConcurrency.map(targets, limit: atOnce) { _, account in
             let role = configuration.accounts.role(
                 in: account, callerAccount: plan.callerAccount, partition: plan.partition)
             let reach = role.map { "as \($0.roleArn)" } ?? "with the run's own credentials"
@@ -49,7 +66,10 @@ enum AccountsReview {
                     perAccount, run: run, now: now, role: role, account: account)
                 {
                 case .outcome(let outcome): return Part.reviewed(outcome)
-                case .fallback(let warning): return Part.failed("account \(account): \(warning)")
+                case .fallback:
+                    return Part.failed(
+                        "account \(account): the credential report is not allowed there (AccessDenied); a review across accounts uses each account's report: grant iam:GenerateCredentialReport and iam:GetCredentialReport to the member role"
+                    )
                 case .failed(let setup): return Part.failed("account \(account): \(setup.message)")
                 }
             } catch {
@@ -57,11 +77,14 @@ enum AccountsReview {
                 return Part.failed("cannot review account \(account) \(reach): \(setup.message)")
             }
         }
-        var merge = AccountsReviewMerge(configuration: configuration, plan: plan, now: now)
+        var merge = AccountsReviewMerge(
+            configuration: configuration, plan: plan, caller: base.caller, region: base.region, now: now)
         for (account, part) in zip(targets, parts) {
             switch part {
             case .reviewed(let outcome)?: merge.outcomes.append((account, outcome))
-            case .failed(let message)?: merge.errors.append(message)
+            case .failed(let message)?:
+                merge.errors.append(message)
+                merge.failed[account] = message
             case nil: merge.errors.append("account \(account): not reviewed (the review was cancelled)")
             }
         }
@@ -74,14 +97,21 @@ enum AccountsReview {
 struct AccountsReviewMerge {
     let configuration: ReviewConfiguration
     let plan: AccountPlan
+    /// The run's own identity (the base credentials) and region.
+    let caller: CallerIdentity
+    let region: String
     let now: Date
     var outcomes: [(account: String, outcome: ReportReviewOutcome)] = []
     var errors: [String] = []
     var notes: [String] = []
+    /// The accounts that could not be reviewed, with why (the pack's manifest lists them).
+    var failed: [String: String] = [:]
 
-    init(configuration: ReviewConfiguration, plan: AccountPlan, now: Date) {
+    init(configuration: ReviewConfiguration, plan: AccountPlan, caller: CallerIdentity, region: String, now: Date) {
         self.configuration = configuration
         self.plan = plan
+        self.caller = caller
+        self.region = region
         self.now = now
     }
 
@@ -200,13 +230,14 @@ struct AccountsReviewMerge {
             counts["detail_errors", default: 0] += outcome.tally.detailFailures
             for (state, count) in outcome.tally.states { counts[state, default: 0] += count }
         }
-        let base = outcomes.first { $0.account == plan.callerAccount }?.outcome ?? outcomes.first?.outcome
         var manifest = EvidencePack.Manifest(
             toolVersion: EvidencePack.toolVersion, created: ISO8601.format(now), accountId: plan.callerAccount,
-            callerArn: base?.caller.arn ?? "", region: base?.region ?? "", partition: plan.partition.rawValue,
+            callerArn: caller.arn, region: region, partition: plan.partition.rawValue,
             source: ReviewSource.report.rawValue, reportGenerated: nil, reportReused: false,
             options: ReportReviewRun.options(configuration), counts: counts, files: [:])
         manifest.accounts = outcomes.map(\.account)
+        // An auditor must see that the pack is not the whole organization when it is not.
+        manifest.accountsFailed = failed
         try EvidencePack.write(files, manifest: manifest, to: directory)
     }
 

@@ -47,6 +47,9 @@ public enum EvidencePack {
         /// A review across accounts: the accounts reviewed (each has `ACCOUNT/manifest.json`
         /// and `ACCOUNT/credential-report.csv` in the pack); nil for one account.
         public var accounts: [String]? = nil
+        /// A review across accounts: the accounts that could not be reviewed, with why (empty
+        /// when every account was); nil for one account.
+        public var accountsFailed: [String: String]? = nil
 
         enum CodingKeys: String, CodingKey {
             case toolVersion = "tool_version"
@@ -57,6 +60,7 @@ public enum EvidencePack {
             case reportGenerated = "report_generated"
             case reportReused = "report_reused"
             case options, counts, files, accounts
+            case accountsFailed = "accounts_failed"
         }
     }
 

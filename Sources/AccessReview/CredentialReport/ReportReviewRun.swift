@@ -46,6 +46,13 @@ enum ReportReviewRun {
     ) async throws -> Fetched {
         try await run.withSession(role: role) { run -> Fetched in
             let (iam, executor, identity) = (run.iam, run.executor, run.identity)
+            if let account, identity.account != account {
+                return .failed(
+                    SetupError(
+                        message:
+                            "the session meant for account \(account) acts in account \(identity.account) (\(identity.arn)); not reviewed",
+                        isCredentialsProblem: false, errorCode: "WrongAccount"))
+            }
             let fetcher = CredentialReportFetcher(
                 iam: iam, executor: executor, policy: configuration.reportWait, now: { now })
             let fetched: FetchedCredentialReport
@@ -149,6 +156,10 @@ enum ReportReviewRun {
         options["path_prefix"] = configuration.pathPrefix
         options["output"] = configuration.output
         options["emit_batch"] = configuration.emitBatch
+        if let targets = configuration.accounts.recorded {
+            options["accounts"] = targets
+            options["role_name"] = configuration.accounts.roleName
+        }
         return options
     }
 }
