@@ -107,18 +107,22 @@ enum NewFile {
         }
     }
 
-    /// `content` in a new, synced file beside `path` (mode 0644 less the umask, as any output);
-    /// returns its name.
+    /// `content` in a new, synced file beside `path` (the mode of the file it replaces, else 0644
+    /// less the umask, as any output); returns its name.
     private static func besideFile(_ content: OutputContent, for path: String) throws -> String {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary =
             (directory.isEmpty ? "" : directory + "/") + ".\((path as NSString).lastPathComponent).tmp-\(getpid())"
         unlink(temporary)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // A file being replaced keeps its permissions (a 0600 review stays 0600).
+        var existing = stat()
+        let mode: mode_t = stat(path, &existing) == 0 ? existing.st_mode & 0o777 : 0o644
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw EmittedBatch.EmitError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
+        if mode != 0o644 { fchmod(fd, mode) }
         do {
             try content.write(to: fd, path: path)
             guard fsync(fd) == 0 else { throw OutputError(path: path, "cannot sync") }

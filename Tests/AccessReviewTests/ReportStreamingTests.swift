@@ -152,4 +152,19 @@ struct ReportStreamingTests {
         #expect(review.count == names.count)
         #expect(review.allSatisfy { $0["error"]?.contains("ListSSHPublicKeys") == true })
     }
+
+    @Test("--output replacing a file keeps its permissions (a 0600 review stays 0600)")
+    func keepsMode() async throws {
+        let dir = try TemporaryDirectory()
+        let iam = InMemoryIAM(now: { Self.now })
+        _ = await seed(iam, count: 3)
+        let config = configuration(iam, in: dir)
+        FileManager.default.createFile(atPath: config.output, contents: Data("old".utf8))
+        chmod(config.output, 0o600)
+        let result = await ReviewRun.execute(config)
+        #expect(result.exitStatus == .success, "\(result.errors)")
+        let mode = try FileManager.default.attributesOfItem(atPath: config.output)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try records(config.output).count == 3)
+    }
 }

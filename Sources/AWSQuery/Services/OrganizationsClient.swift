@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 
@@ -175,7 +176,8 @@ extension OrganizationsOperations {
     {
         var accounts: [OrganizationAccount] = []
         var listed = Set<String>()
-        var seenTokens = Set<String>()
+        // Digests, not the tokens: a hostile endpoint's 100 KB tokens over 1,000 pages stay small.
+        var seenTokens = Set<Data>()
         var token: String?
         var pages = 0
         repeat {
@@ -194,7 +196,7 @@ extension OrganizationsOperations {
                 accounts.append(account)
             }
             token = page.value.nextToken
-            if let token, !seenTokens.insert(token).inserted {
+            if let token, !seenTokens.insert(Data(SHA256.hash(data: Data(token.utf8)))).inserted {
                 throw AWSClientError(
                     .invalidResponse(httpStatus: 200), action: "ListAccounts",
                     detail:
