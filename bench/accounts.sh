@@ -59,36 +59,16 @@ if ! "$PY" -c 'import boto3' 2>/dev/null; then
     exit 2
 fi
 
+. bench/common.sh
 if [ -n "${BIN:-}" ]; then
     [ -x "$BIN" ] || { echo "bench: BIN=$BIN is not an executable" >&2; exit 2; }
     echo "bench: measuring $BIN"
 else
-    . bench/common.sh
     build_release
 fi
 
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
 trap cleanup EXIT
-
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() {
-    for _ in $(seq 1 100); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "bench: $1 did not answer" >&2
-    exit 1
-}
-
-moto_port=$(free_port)
-MOTO_IAM_LOAD_MANAGED_POLICIES=true .venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$OUT/moto.log" 2>&1 &
-pids+=($!)
-MOTO="http://127.0.0.1:$moto_port"
-wait_http "$MOTO/moto-api/"
+start_moto
 
 "$PY" -u bench/proxy.py --upstream "$MOTO" --latency "$LATENCY" --rate "$RATE" --burst "$BURST" --per-key \
     --log "$OUT/calls.log" >"$OUT/proxy.port" 2>"$OUT/proxy.log" &

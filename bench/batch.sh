@@ -42,28 +42,8 @@ fi
 . bench/common.sh
 build_release
 
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
 trap cleanup EXIT
-
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() {
-    for _ in $(seq 1 100); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "bench: $1 did not answer" >&2
-    exit 1
-}
-
-moto_port=$(free_port)
-MOTO_IAM_LOAD_MANAGED_POLICIES=true .venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$OUT/moto.log" 2>&1 &
-pids+=($!)
-MOTO="http://127.0.0.1:$moto_port"
-wait_http "$MOTO/moto-api/"
+start_moto
 
 # start_proxy ARGS... -> PROXY (url)
 start_proxy() {

@@ -15,6 +15,10 @@ keep-alive on the client side; each call is forwarded to moto on its own connect
 seconds since the last reset when it arrived, action, `ok` or `throttled`. Loopback only; stops
 on SIGTERM/SIGINT.
 
+moto (5.2) lacks IAM's `ListServiceSpecificCredentials` (it answers 500): the proxy answers it
+itself, after the same latency, with an empty list (no user has one), as the tests'
+ServiceCredentialFront does. It is counted as a call, not as forwarded.
+
 `--per-key` (the many-accounts benchmark): one token bucket per access key id, read from the
 SigV4 `Authorization` header (`Credential=AKID/date/region/service/aws4_request`); a call without
 one shares a bucket of its own. IAM's limits are per account and an assumed role's session has its
@@ -39,6 +43,14 @@ THROTTLE_BODY = (
     '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
     "<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
     "<RequestId>bench-proxy-throttle</RequestId></ErrorResponse>"
+).encode()
+
+EMPTY_SERVICE_CREDENTIALS = (
+    '<ListServiceSpecificCredentialsResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+    "<ListServiceSpecificCredentialsResult><ServiceSpecificCredentials></ServiceSpecificCredentials>"
+    "<IsTruncated>false</IsTruncated></ListServiceSpecificCredentialsResult>"
+    "<ResponseMetadata><RequestId>bench-proxy-service-credentials</RequestId></ResponseMetadata>"
+    "</ListServiceSpecificCredentialsResponse>"
 ).encode()
 
 # SigV4: `Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261206/us-east-1/iam/aws4_request, ...`
@@ -157,6 +169,10 @@ class Proxy:
                 key_counts["throttled"] += 1
             self.last = time.monotonic()
             await respond(writer, 400, "text/xml", THROTTLE_BODY)
+            return
+        if action == "ListServiceSpecificCredentials":
+            self.last = time.monotonic()
+            await respond(writer, 200, "text/xml", EMPTY_SERVICE_CREDENTIALS)
             return
         status, reason, response_headers, response_body = await self.forward(method, target, headers, body)
         self.stats["forwarded"] += 1

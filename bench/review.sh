@@ -4,21 +4,28 @@
 # (bench/review_boto3.py), all through the same latency proxy (bench/proxy.py, +LATENCY s per
 # call) in front of one moto server, in one run. The account is seeded with boto3 straight into
 # moto (bench/review_fixture.py), first SMALL users (default 1000), then USERS (default 5000):
-# the report review's peak memory at both sizes shows whether it grows with the users.
+# the report review's peak memory at both sizes shows whether it grows with the users. LARGE
+# (e.g. 20000; unset by default) seeds up to that many users after the other runs and measures
+# the report review once more at that size (the report path only).
 #
 # Per run: wall seconds, AWS calls seen by the proxy, client CPU seconds and peak RSS (GNU time).
-# Environment: SWIFT, SWIFT_FLAGS, DYNAMIC, USERS, SMALL, LATENCY, CONCURRENCY (default 8),
+# Environment: SWIFT, SWIFT_FLAGS, DYNAMIC, USERS, SMALL, LARGE, LATENCY, CONCURRENCY (default 8),
 # SKIP_PER_USER=1 to measure the report review only; BIN=path to measure a given binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT="${SWIFT:-swift}"
 USERS="${USERS:-5000}"
 SMALL="${SMALL:-1000}"
+LARGE="${LARGE:-}"
 LATENCY="${LATENCY:-0.05}"
 CONCURRENCY="${CONCURRENCY:-8}"
 OUT=bench/out/review
 PY=.venv/bin/python
 mkdir -p "$OUT"
+if [ -n "$LARGE" ] && [ "$LARGE" -le "$USERS" ]; then
+    echo "bench: LARGE ($LARGE) must be more than USERS ($USERS)" >&2
+    exit 2
+fi
 
 for need in .venv/bin/moto_server /usr/bin/time; do
     if [ ! -x "$need" ]; then
@@ -38,28 +45,8 @@ else
     build_release
 fi
 
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
 trap cleanup EXIT
-
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() {
-    for _ in $(seq 1 100); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "bench: $1 did not answer" >&2
-    exit 1
-}
-
-moto_port=$(free_port)
-MOTO_IAM_LOAD_MANAGED_POLICIES=true .venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$OUT/moto.log" 2>&1 &
-pids+=($!)
-MOTO="http://127.0.0.1:$moto_port"
-wait_http "$MOTO/moto-api/"
+start_moto
 
 "$PY" -u bench/proxy.py --upstream "$MOTO" --latency "$LATENCY" >"$OUT/proxy.port" 2>"$OUT/proxy.log" &
 pids+=($!)
@@ -113,4 +100,9 @@ if [ "${SKIP_PER_USER:-0}" != 1 ]; then
         --endpoint-url "$PROXY" --inactive-days 90 --output "$OUT/review-per-user.csv"
     run_one "per-user (boto3)" "$USERS" "$PY" bench/review_boto3.py "$OUT/review-boto3.csv" \
         --endpoint-url "$PROXY" --threads "$CONCURRENCY"
+fi
+if [ -n "$LARGE" ]; then
+    echo "bench: seeding up to $LARGE users"
+    "$PY" bench/review_fixture.py "$MOTO" "$LARGE" "$USERS"
+    run_one "report" "$LARGE" "$BIN" review --endpoint-url "$PROXY" --inactive-days 90 --output "$OUT/review-large.csv"
 fi
