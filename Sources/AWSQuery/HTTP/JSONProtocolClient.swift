@@ -44,13 +44,6 @@ public struct JSONProtocolClient: Sendable {
 
     public static let contentType = "application/x-amz-json-1.1"
 
-    /// What one call has learnt so far, for its log line and `CallRecord`.
-    struct CallTrace {
-        var status: Int?
-        var errorCode: String?
-        var requestId: String?
-    }
-
     /// Makes one call of `operation` with the JSON `body`, and decodes a 2xx answer with
     /// `decode`. A `decode` that throws an `AWSClientError` fails the call with it (and the call's
     /// record says `InvalidResponse`); any other error is wrapped as an unreadable answer.
@@ -60,16 +53,26 @@ public struct JSONProtocolClient: Sendable {
         let started = clock()
         let startInstant = ContinuousClock.now
         var trace = CallTrace()
-        defer { record(trace, operation: operation, started: started, elapsed: ContinuousClock.now - startInstant) }
+        let support = AWSCallSupport(
+            endpoint: endpoint, credentials: credentials, transport: transport, logger: logger, timeout: timeout,
+            clock: clock, observer: observer)
+        defer {
+            support.record(
+                trace, action: operation, userName: nil, started: started, elapsed: ContinuousClock.now - startInstant)
+        }
 
         guard let host = endpoint.hostHeader else {
             trace.errorCode = "InvalidEndpoint"
             throw AWSClientError(.invalidRequest, action: operation, detail: "endpoint \(endpoint.url) has no host")
         }
-        let headers = try await signedHeaders(host: host, operation: operation, body: body, trace: &trace)
-        let response = try await send(
+        let unsigned: [(name: String, value: String)] = [
+            (name: "Host", value: host), (name: "Content-Type", value: Self.contentType),
+            (name: "X-Amz-Target", value: "\(targetPrefix).\(operation)"),
+        ]
+        let headers = try await support.signed(unsigned, path: endpoint.path, body: body, trace: &trace)
+        let response = try await support.send(
             HTTPRequestData(url: endpoint.url + "/", method: "POST", headers: headers, body: body),
-            operation: operation, trace: &trace)
+            action: operation, trace: &trace)
         trace.requestId = response.header("x-amzn-RequestId").map { Redaction.field($0, secrets: []) }
         guard (200..<300).contains(response.status) else {
             throw failure(response, operation: operation, received: clock(), trace: &trace)
@@ -86,72 +89,6 @@ public struct JSONProtocolClient: Sendable {
                 .invalidResponse(httpStatus: response.status), action: operation,
                 detail: "the body is not the expected JSON (\(error)): \(Redaction.snippet(response.body, secrets: []))"
             )
-        }
-    }
-
-    /// The call's log line (at debug) and its `CallRecord` for the observer.
-    private func record(_ trace: CallTrace, operation: String, started: Date, elapsed: Duration) {
-        if logger.logLevel <= .debug {
-            var metadata: Logger.Metadata = [
-                "service": "\(endpoint.signingName)", "action": "\(operation)",
-                "status": "\(trace.status.map(String.init) ?? "-")", "ms": "\(Self.milliseconds(elapsed))",
-            ]
-            if let requestId = trace.requestId { metadata["request_id"] = "\(requestId)" }
-            if let errorCode = trace.errorCode { metadata["error"] = "\(errorCode)" }
-            if CallContext.attempt > 1 { metadata["attempt"] = "\(CallContext.attempt)" }
-            logger.debug("aws call", metadata: metadata)
-        }
-        observer?(
-            CallRecord(
-                service: endpoint.signingName, action: operation, userName: nil, startedAt: started,
-                duration: elapsed, httpStatus: trace.status, errorCode: trace.errorCode, requestId: trace.requestId,
-                attempt: CallContext.attempt))
-    }
-
-    /// `Host`, `Content-Type`, `X-Amz-Target` and the SigV4 headers from the current credentials.
-    private func signedHeaders(
-        host: String, operation: String, body: [UInt8], trace: inout CallTrace
-    ) async throws -> [(name: String, value: String)] {
-        guard let credentials else {
-            trace.errorCode = "NoCredentials"
-            throw CredentialError.noCredentials(tried: ["no credential provider was configured"])
-        }
-        let creds: AWSCredentials
-        do {
-            creds = try await credentials.credentials()
-        } catch {
-            trace.errorCode = "NoCredentials"
-            throw error
-        }
-        let headers: [(name: String, value: String)] = [
-            (name: "Host", value: host), (name: "Content-Type", value: Self.contentType),
-            (name: "X-Amz-Target", value: "\(targetPrefix).\(operation)"),
-        ]
-        let signer = SigV4Signer(credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName)
-        let request = SignableRequest(method: "POST", path: endpoint.path, headers: headers, body: body)
-        return signer.sign(request, date: clock()).signedRequest.headers
-    }
-
-    /// One exchange on the transport; a transport failure becomes an `AWSClientError` (or a
-    /// `CancellationError` when the task was cancelled).
-    private func send(
-        _ request: HTTPRequestData, operation: String, trace: inout CallTrace
-    ) async throws -> HTTPResponseData {
-        do {
-            let response = try await transport.send(request, timeout: timeout)
-            trace.status = response.status
-            return response
-        } catch is CancellationError {
-            trace.errorCode = "Cancelled"
-            throw CancellationError()
-        } catch {
-            let mapped = TransportErrors.map(error, action: operation)
-            if Task.isCancelled {
-                trace.errorCode = "Cancelled"
-                throw CancellationError()
-            }
-            trace.errorCode = mapped.code
-            throw mapped
         }
     }
 
@@ -175,11 +112,6 @@ public struct JSONProtocolClient: Sendable {
             dateHeader: response.header("Date"), localDate: received)
         trace.errorCode = error.code
         return error
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 
     /// The body of a JSON 1.1 error: `{"__type": "...", "message": "..."}` (`Message` and `code`

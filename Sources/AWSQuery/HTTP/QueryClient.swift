@@ -124,13 +124,6 @@ public struct QueryClient: Sendable {
         return body
     }
 
-    /// What one call has learnt so far, for its log line and `CallRecord`.
-    struct CallTrace {
-        var status: Int?
-        var errorCode: String?
-        var requestId: String?
-    }
-
     /// Makes one call. `signed: false` sends it without credentials (e.g. `AssumeRoleWithWebIdentity`).
     /// A `bodyFilter` sees a 2xx answer's body as it arrives and takes out what should not be
     /// held in memory (the credential report's `Content`); the rest is decoded as always.
@@ -143,8 +136,9 @@ public struct QueryClient: Sendable {
         let started = clock()
         let startInstant = ContinuousClock.now
         var trace = CallTrace()
+        let support = self.support
         defer {
-            record(
+            support.record(
                 trace, action: action, userName: userName, started: started,
                 elapsed: ContinuousClock.now - startInstant)
         }
@@ -154,84 +148,22 @@ public struct QueryClient: Sendable {
             throw AWSClientError(.invalidRequest, action: action, detail: "endpoint \(endpoint.url) has no host")
         }
         let body = formBody(action: action, parameters: parameters)
-        let headers = try await headers(host: host, path: target.path, body: body, signed: signed, trace: &trace)
-        let response = try await send(
+        let unsigned: [(name: String, value: String)] = [
+            (name: "Host", value: host), (name: "Content-Type", value: Self.contentType),
+        ]
+        let headers =
+            signed ? try await support.signed(unsigned, path: target.path, body: body, trace: &trace) : unsigned
+        let response = try await support.send(
             HTTPRequestData(url: requestURL, method: "POST", headers: headers, body: body), action: action,
             bodyFilter: bodyFilter, trace: &trace)
         return try decode(response, action: action, received: clock(), secrets: secrets, trace: &trace)
     }
 
-    /// The call's log line (at debug) and its `CallRecord` for the observer.
-    private func record(_ trace: CallTrace, action: String, userName: String?, started: Date, elapsed: Duration) {
-        if logger.logLevel <= .debug {
-            var metadata: Logger.Metadata = [
-                "service": "\(endpoint.signingName)", "action": "\(action)",
-                "status": "\(trace.status.map(String.init) ?? "-")", "ms": "\(Self.milliseconds(elapsed))",
-            ]
-            if let userName { metadata["user"] = "\(userName)" }
-            if let requestId = trace.requestId { metadata["request_id"] = "\(requestId)" }
-            if let errorCode = trace.errorCode { metadata["error"] = "\(errorCode)" }
-            if CallContext.attempt > 1 { metadata["attempt"] = "\(CallContext.attempt)" }
-            logger.debug("aws call", metadata: metadata)
-        }
-        observer?(
-            CallRecord(
-                service: endpoint.signingName, action: action, userName: userName, startedAt: started,
-                duration: elapsed, httpStatus: trace.status, errorCode: trace.errorCode, requestId: trace.requestId,
-                attempt: CallContext.attempt))
-    }
-
-    /// `Host` and `Content-Type`, and when `signed` the SigV4 headers from the current credentials.
-    private func headers(host: String, path: String, body: [UInt8], signed: Bool, trace: inout CallTrace)
-        async throws -> [(name: String, value: String)]
-    {
-        let headers: [(name: String, value: String)] = [
-            (name: "Host", value: host), (name: "Content-Type", value: Self.contentType),
-        ]
-        guard signed else { return headers }
-        guard let credentials else {
-            trace.errorCode = "NoCredentials"
-            throw CredentialError.noCredentials(tried: ["no credential provider was configured"])
-        }
-        let creds: AWSCredentials
-        do {
-            creds = try await credentials.credentials()
-        } catch {
-            trace.errorCode = "NoCredentials"
-            throw error
-        }
-        let signer = SigV4Signer(credentials: creds, region: endpoint.signingRegion, service: endpoint.signingName)
-        let request = SignableRequest(method: "POST", path: path, headers: headers, body: body)
-        return signer.sign(request, date: clock()).signedRequest.headers
-    }
-
-    /// One exchange on the transport; a transport failure becomes an `AWSClientError` (or a
-    /// `CancellationError` when the task was cancelled).
-    private func send(
-        _ request: HTTPRequestData, action: String, bodyFilter: (any HTTPResponseBodyFilter)?,
-        trace: inout CallTrace
-    ) async throws -> HTTPResponseData {
-        do {
-            let response =
-                if let bodyFilter {
-                    try await transport.send(request, timeout: timeout, bodyFilter: bodyFilter)
-                } else {
-                    try await transport.send(request, timeout: timeout)
-                }
-            trace.status = response.status
-            return response
-        } catch is CancellationError {
-            trace.errorCode = "Cancelled"
-            throw CancellationError()
-        } catch {
-            let mapped = TransportErrors.map(error, action: action)
-            if Task.isCancelled {
-                trace.errorCode = "Cancelled"
-                throw CancellationError()
-            }
-            trace.errorCode = mapped.code
-            throw mapped
-        }
+    /// The plumbing shared with `JSONProtocolClient`, with this client's settings.
+    private var support: AWSCallSupport {
+        AWSCallSupport(
+            endpoint: endpoint, credentials: credentials, transport: transport, logger: logger, timeout: timeout,
+            clock: clock, observer: observer)
     }
 
     /// A 2xx answer's XML (an `ErrorResponse` in a 2xx is still an error), or the error an error
@@ -298,8 +230,4 @@ public struct QueryClient: Sendable {
         Redaction.snippet(body, secrets: secrets)
     }
 
-    static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-    }
 }
