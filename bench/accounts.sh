@@ -48,18 +48,8 @@ OUT=bench/out/accounts
 PY=.venv/bin/python
 mkdir -p "$OUT"
 
-for need in .venv/bin/moto_server /usr/bin/time; do
-    if [ ! -x "$need" ]; then
-        echo "bench: $need missing; run 'make setup setup-time'" >&2
-        exit 2
-    fi
-done
-if ! "$PY" -c 'import boto3' 2>/dev/null; then
-    echo "bench: boto3 missing from .venv; run 'make setup'" >&2
-    exit 2
-fi
-
 . bench/common.sh
+require_servers
 if [ -n "${BIN:-}" ]; then
     [ -x "$BIN" ] || { echo "bench: BIN=$BIN is not an executable" >&2; exit 2; }
     echo "bench: measuring $BIN"

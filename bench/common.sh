@@ -49,3 +49,17 @@ start_moto() {
     MOTO="http://127.0.0.1:$port"
     wait_http "$MOTO/moto-api/"
 }
+
+# require_servers: moto, GNU time and boto3 in the project venv (PY), else exit 2 saying how.
+require_servers() {
+    for need in .venv/bin/moto_server /usr/bin/time; do
+        if [ ! -x "$need" ]; then
+            echo "bench: $need missing; run 'make setup setup-time'" >&2
+            exit 2
+        fi
+    done
+    if ! "$PY" -c 'import boto3' 2>/dev/null; then
+        echo "bench: boto3 missing from .venv; run 'make setup'" >&2
+        exit 2
+    fi
+}

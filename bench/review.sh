@@ -27,18 +27,8 @@ if [ -n "$LARGE" ] && [ "$LARGE" -le "$USERS" ]; then
     exit 2
 fi
 
-for need in .venv/bin/moto_server /usr/bin/time; do
-    if [ ! -x "$need" ]; then
-        echo "bench: $need missing; run 'make setup setup-time'" >&2
-        exit 2
-    fi
-done
-if ! "$PY" -c 'import boto3' 2>/dev/null; then
-    echo "bench: boto3 missing from .venv; run 'make setup'" >&2
-    exit 2
-fi
-
 . bench/common.sh
+require_servers
 if [ -n "${BIN:-}" ]; then
     echo "bench: using BIN=$BIN (not building)"
 else
