@@ -142,7 +142,7 @@ struct AccountsReviewTests {
         var config = configuration(world, in: dir, accounts: [Self.denied, Self.memberA])
         config.evidence = dir.path + "/pack"
         let result = await ReviewRun.execute(config)
-        #expect(result.exitStatus == .failure)
+        #expect(result.exitStatus == .credentials, "AccessDenied on the role: exit 3")
         #expect(result.errors.count == 1)
         #expect(result.errors.first?.contains("arn:aws:iam::\(Self.denied):role/OrganizationAccountAccessRole") == true)
         #expect(Set(try rows(config.output).map { $0["account"] }) == [Self.memberA])

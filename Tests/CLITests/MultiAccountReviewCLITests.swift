@@ -282,7 +282,7 @@ struct MultiAccountReviewCLITests {
         }
     }
 
-    @Test("review --accounts with one role refused: that account named once on stderr, the others reviewed, exit 1")
+    @Test("review --accounts with one role refused: that account named once on stderr, the others reviewed, exit 3")
     func reviewRefusedRole() async throws {
         let (base, credentials) = try await Self.baseAccount()
         // The refused account is never seeded: each new moto account costs most of a second.
@@ -297,7 +297,7 @@ struct MultiAccountReviewCLITests {
         let result = try await Self.review(
             ["--accounts", "\(base),\(refused),\(m1)", "--inactive-days", "90", "--output", output],
             endpoint: proxy.url, environment: Accounts.environment(credentials))
-        #expect(result.status == 1, "\(result.output)")
+        #expect(result.status == 3, "AccessDenied on one role: exit 3: \(result.output)")
         let naming = result.stderr.split(separator: "\n").filter { $0.contains(refused) }
         #expect(naming.count == 1, "\(result.stderr)")
         #expect(naming.first?.hasPrefix("error: ") == true)

@@ -16,7 +16,8 @@ enum AccountsReview {
     /// One account's part: its outcome, or why there is none.
     enum Part: Sendable {
         case reviewed(ReportReviewOutcome)
-        case failed(String)
+        /// Why, and whether it was an authorization failure (exit 3, as for a single account).
+        case failed(String, authorization: Bool)
     }
 
     static func execute(_ configuration: ReviewConfiguration, progress: (any BatchProgress)?) async -> ReviewResult {
@@ -68,13 +69,17 @@ enum AccountsReview {
                 case .outcome(let outcome): return Part.reviewed(outcome)
                 case .fallback:
                     return Part.failed(
-                        "account \(account): the credential report is not allowed there (AccessDenied); a review across accounts uses each account's report: grant iam:GenerateCredentialReport and iam:GetCredentialReport to the member role"
-                    )
-                case .failed(let setup): return Part.failed("account \(account): \(setup.message)")
+                        "account \(account): the credential report is not allowed there (AccessDenied); a review across accounts uses each account's report: grant iam:GenerateCredentialReport and iam:GetCredentialReport to the member role",
+                        authorization: true)
+                case .failed(let setup):
+                    return Part.failed(
+                        "account \(account): \(setup.message)", authorization: setup.isCredentialsProblem)
                 }
             } catch {
                 let setup = (error as? RunSetupError)?.setup ?? SetupError(error, during: "connecting")
-                return Part.failed("cannot review account \(account) \(reach): \(setup.message)")
+                return Part.failed(
+                    "cannot review account \(account) \(reach): \(setup.message)",
+                    authorization: setup.isCredentialsProblem)
             }
         }
         var merge = AccountsReviewMerge(
@@ -82,9 +87,10 @@ enum AccountsReview {
         for (account, part) in zip(targets, parts) {
             switch part {
             case .reviewed(let outcome)?: merge.outcomes.append((account, outcome))
-            case .failed(let message)?:
+            case .failed(let message, let authorization)?:
                 merge.errors.append(message)
                 merge.failed[account] = message
+                merge.authorizationFailed = merge.authorizationFailed || authorization
             case nil: merge.errors.append("account \(account): not reviewed (the review was cancelled)")
             }
         }
@@ -106,6 +112,8 @@ struct AccountsReviewMerge {
     var notes: [String] = []
     /// The accounts that could not be reviewed, with why (the pack's manifest lists them).
     var failed: [String: String] = [:]
+    /// One of them for lack of authorization (`AccessDenied` on its role or its report): exit 3.
+    var authorizationFailed = false
 
     init(configuration: ReviewConfiguration, plan: AccountPlan, caller: CallerIdentity, region: String, now: Date) {
         self.configuration = configuration
@@ -136,7 +144,8 @@ struct AccountsReviewMerge {
         errors += tally.detailErrors
         let files = writeMerged()
         let status: ExitStatus =
-            errors.isEmpty && tally.detailFailures == 0 && files.failed == false ? .success : .failure
+            authorizationFailed
+            ? .credentials : errors.isEmpty && tally.detailFailures == 0 && files.failed == false ? .success : .failure
         var summary = ReviewSummary(
             users: tally.users, consoleAccess: tally.consoleAccess,
             inactive: configuration.inactiveDays == nil ? nil : tally.flagged, inactiveDays: configuration.inactiveDays,
