@@ -97,6 +97,7 @@ public enum ReviewRun {
                 aws: configuration.aws, retry: configuration.retry, maxRate: configuration.maxRate,
                 progress: progress, connector: configuration.connector)
             try await state.reviewPerUser(run)
+            if Task.isCancelled { return ReviewRun.interrupted }
         } catch {
             return error.result
         }
@@ -106,6 +107,12 @@ public enum ReviewRun {
         state.writeEvidence()
         return state.finish(calls: run.calls)
     }
+
+    /// A review cancelled (SIGINT, SIGTERM) before its outputs were put in place: none is
+    /// written, and its temporary files are gone when it returns.
+    public static let interrupted = ReviewResult(
+        summary: nil, exitStatus: .interrupted, reviews: [], inactiveUsers: [],
+        errors: ["the review was interrupted: nothing was written; run it again"], notes: [])
 
     /// The users under `--path-prefix` (`iam:ListUsers`, paged).
     static func listUsers(_ session: RunSession, configuration: ReviewConfiguration) async throws(ListUsersFailed)
@@ -228,7 +235,8 @@ final class ReviewSink: @unchecked Sendable {
                 self.writer = nil
             }
             if let temporaryPath, let finalPath {
-                if errors.isEmpty && rename(temporaryPath, finalPath) != 0 {
+                // A cancelled review (interrupted) has not read every user: it is not put in place.
+                if errors.isEmpty && !Task.isCancelled && rename(temporaryPath, finalPath) != 0 {
                     errors.append("cannot write \(finalPath): \(String(cString: strerror(errno)))")
                 }
                 unlink(temporaryPath)

@@ -83,8 +83,10 @@ extension ReviewRunState {
         }
         switch fetched {
         case .failed(let setup):
+            if Task.isCancelled { return ReviewRun.interrupted }
             throw ReviewStoppedEarly(setup: setup)
         case .outcome(let outcome):
+            if Task.isCancelled { return ReviewRun.interrupted }
             return ReportReviewRun.finish(
                 outcome, configuration: configuration, calls: run.calls, began: began, now: now)
         case .fallback(let warning):

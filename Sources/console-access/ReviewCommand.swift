@@ -135,12 +135,47 @@ struct ReviewCommand: AsyncParsableCommand {
         configuration.accounts = try accounts.options(
             reportAbsent: false, environment: ProcessInfo.processInfo.environment)
         let progress: (any BatchProgress)? = TerminalProgress.isTerminal ? TerminalProgress() : nil
-        let result = await ReviewRun.execute(configuration, progress: progress)
+        let stop = StopController()
+        let trap = SignalTrap(
+            controller: stop,
+            onFirst: { _ in
+                printError("\nstopping: the review is cancelled and writes nothing (Ctrl-C again to stop at once)")
+            },
+            onSecond: { printError("\nstopped at once") })
+        defer { trap.cancel() }
+        let result = await Self.execute(configuration, progress: progress, stop: stop)
 
         for note in result.notes { printError("note: \(note)") }
         for error in result.errors { printError("error: \(error)") }
         if let summary = result.summary { printError(ReviewSummaryText.render(summary)) }
         if result.exitStatus != .success { throw ExitCode(result.exitStatus.rawValue) }
+    }
+}
+
+extension ReviewCommand {
+    /// The review, cancelled when a stop is asked for (SIGINT, SIGTERM): it then writes no output
+    /// and leaves no temporary file, and ends `interrupted` (exit 130).
+    static func execute(_ configuration: ReviewConfiguration, progress: (any BatchProgress)?, stop: StopController)
+        async -> ReviewResult
+    {
+        await withTaskGroup(of: ReviewResult?.self) { group in
+            group.addTask { await ReviewRun.execute(configuration, progress: progress) }
+            group.addTask {
+                await stop.waitForStop()
+                return nil
+            }
+            var review: ReviewResult?
+            while let next = await group.next() {
+                if let next {
+                    review = next
+                    break
+                }
+                // The stop came first: cancel the review and wait for it to end.
+                if stop.isStopping { group.cancelAll() }
+            }
+            group.cancelAll()
+            return review ?? ReviewRun.interrupted
+        }
     }
 }
 

@@ -226,4 +226,46 @@ struct ReviewCommandTests {
         #expect(own.stdout.contains("--inactive-days"))
         #expect(own.stdout.contains("--emit-batch"))
     }
+
+    @Test("SIGINT mid-review: exit 130, no output written, no temporary file left (report and per-user paths)")
+    func interrupt() async throws {
+        let path = "/" + Moto.uniqueName("cli-review-stop") + "/"
+        try await Moto.withSession { _, admin, _ in
+            for n in 0..<12 { try await admin.createUser("stop-\(n)-\(UUID().uuidString.prefix(4))", path: path) }
+        }
+        let proxy = try await RecordingProxy.start(
+            upstream: Moto.endpoint!, latency: .milliseconds(150), rewrite: ServiceCredentialFront().rewrite())
+        defer { Task { await proxy.stop() } }
+        for source in ["report", "per-user"] {
+            let dir = try TemporaryDirectory()
+            let spool = dir.path + "/tmp"
+            try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
+            var environment = Self.environment
+            environment["TMPDIR"] = spool
+            let output = dir.path + "/review.csv"
+            let detail = source == "report" ? ["--detail"] : []
+            let perUser = ["GetLoginProfile", "ListSSHPublicKeys", "ListAttachedUserPolicies"]
+            let before = proxy.actions.filter { perUser.contains($0) }.count
+            let running = try CLI.start(
+                [
+                    "review", "--source", source, "--path-prefix", path, "--endpoint-url", proxy.url, "--concurrency",
+                    "1", "--inactive-days", "90", "--output", output, "--emit-batch", dir.path + "/stale.csv",
+                ] + detail, environment: environment)
+            // Interrupt once users are being read one by one.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while proxy.actions.filter({ perUser.contains($0) }).count < before + 3 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            running.signal(SIGINT)
+            let result = try await running.wait(timeout: .seconds(60))
+            #expect(result.status == 130, "\(source): \(result.stderr) / \(result.stdout) / \(proxy.actions.suffix(8))")
+            #expect(result.stderr.contains("interrupted"), "\(source): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: output), "\(source): no partial review")
+            #expect(!FileManager.default.fileExists(atPath: dir.path + "/stale.csv"))
+            let left = try FileManager.default.contentsOfDirectory(atPath: spool)
+            #expect(left.isEmpty, "\(source): temporary files left: \(left)")
+            let beside = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }
+            #expect(beside.isEmpty, "\(source): \(beside)")
+        }
+    }
 }

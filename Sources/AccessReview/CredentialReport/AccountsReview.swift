@@ -82,6 +82,7 @@ enum AccountsReview {
                     authorization: setup.isCredentialsProblem)
             }
         }
+        if Task.isCancelled { return ReviewRun.interrupted }
         var merge = AccountsReviewMerge(
             configuration: configuration, plan: plan, caller: base.caller, region: base.region, now: now)
         for (account, part) in zip(targets, parts) {

@@ -80,6 +80,8 @@ enum ReportReviewRun {
                     fetched.content, configuration: configuration, rule: rule, detail: detail, account: account)
             } catch let error as ReviewWriteError {
                 return .failed(SetupError(message: error.description, isCredentialsProblem: false, errorCode: nil))
+            } catch is CancellationError {
+                return .failed(SetupError(message: "interrupted", isCredentialsProblem: false, errorCode: "Cancelled"))
             } catch {
                 return .failed(SetupError(message: "\(error)", isCredentialsProblem: false, errorCode: "InvalidReport"))
             }
@@ -119,6 +121,7 @@ enum ReportReviewRun {
         chunk.reserveCapacity(chunkSize)
         var done = false
         while !done {
+            try Task.checkCancellation()
             chunk.removeAll(keepingCapacity: true)
             while chunk.count < chunkSize {
                 guard let entry = try parser.next() else {
