@@ -308,7 +308,7 @@ struct ReviewTests {
         }
         _ = try await Moto.control(moto.endpoint, path: "/moto-api/reset-auth", body: "0")
         var config = configuration(endpoint: moto.endpoint, output: dir.path + "/review.csv", path: nil)
-        config.aws.credentials = AWSCredentials(accessKeyId: "AKIAUNKNOWNKEY000000", secretAccessKey: "wrong")
+        config.aws.credentials = AWSCredentials(accessKeyId: "AKIAI44QH8DHBEXAMPLE", secretAccessKey: "wrong")
         let denied = await ReviewRun.execute(config)
         #expect(denied.exitStatus == .credentials)
         #expect(denied.summary == nil)
