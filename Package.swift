@@ -112,6 +112,8 @@ let package = Package(
         .executableTarget(name: "fuzz-config", dependencies: ["AWSQuery", "FuzzSupport"], path: "Fuzz/fuzz-config"),
         .executableTarget(name: "fuzz-http", dependencies: ["AWSQuery", "FuzzSupport"], path: "Fuzz/fuzz-http"),
         .executableTarget(name: "fuzz-csv", dependencies: ["CSVStream", "FuzzSupport"], path: "Fuzz/fuzz-csv"),
+        .executableTarget(
+            name: "fuzz-report", dependencies: ["AWSQuery", "FuzzSupport"], path: "Fuzz/fuzz-report"),
         .testTarget(name: "CSVStreamTests", dependencies: ["CSVStream", "TestSupport"]),
         // AWS's SigV4 test suite (Apache-2.0, with its LICENSE and NOTICE) is data read by the tests.
         .testTarget(

@@ -3,7 +3,7 @@
 # Fuzz/corpus/<name>, with AddressSanitizer. Builds into .build-fuzz (its own scratch folder:
 # sanitizer builds share nothing with the normal one).
 #
-#   scripts/fuzz.sh [xml|config|csv|http ...]      FUZZ_SECONDS=600 scripts/fuzz.sh xml
+#   scripts/fuzz.sh [xml|config|csv|http|report ...]      FUZZ_SECONDS=600 scripts/fuzz.sh xml
 #
 # A crash stops that target; its input is kept under .build-fuzz/artifacts/<name>/ and the
 # script exits 1. Turn each into a regression test: copy it into Fuzz/corpus/<name>/ (the unit
@@ -14,7 +14,7 @@ cd "$here"
 SWIFT="${SWIFT:-swift}"
 seconds="${FUZZ_SECONDS:-60}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(xml config csv http)
+[ ${#targets[@]} -gt 0 ] || targets=(xml config csv http report)
 scratch=.build-fuzz
 # lld: gold crashes (an internal error) on the sanitizer builds' debug info.
 flags=(-c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING

@@ -81,4 +81,40 @@ struct FuzzCorpusTests {
             }
         }
     }
+
+    @Test(
+        "every report corpus input decodes within the limit or fails with a typed error; the seeds end as they should")
+    func reportCorpus() throws {
+        let inputs = try Self.inputs("report")
+        #expect(inputs.count >= 10)
+        var endings: [String: CredentialReportFuzzing.Ending] = [:]
+        for input in inputs {
+            let body = Array(input.bytes.dropFirst())
+            // The fuzz target's chunk size, and byte by byte, and whole: the same ending.
+            let chunk = Int((input.bytes.first ?? 0) % 64) + 1
+            let ending = CredentialReportFuzzing.run(body, chunk: chunk)
+            for other in [1, body.count] {
+                #expect(CredentialReportFuzzing.run(body, chunk: other) == ending, "\(input.name), chunk \(other)")
+            }
+            endings[input.name] = ending
+        }
+        for seed in ["ok-one-chunk", "ok-byte-by-byte", "ok-line-breaks"] {
+            guard case .decoded(let bytes, let kept) = endings[seed] else {
+                Issue.record("\(seed): \(String(describing: endings[seed]))")
+                continue
+            }
+            #expect(bytes > 100, "\(seed)")
+            #expect(String(decoding: kept, as: UTF8.self).contains("<Content></Content>"), "\(seed)")
+        }
+        for seed in [
+            "padding-inside", "not-base64", "cut-short", "no-content", "self-closed", "over-limit", "unclosed",
+        ] {
+            guard case .failed(let why) = endings[seed] else {
+                Issue.record("\(seed) decoded: \(String(describing: endings[seed]))")
+                continue
+            }
+            #expect(!why.isEmpty)
+        }
+        if case .failed(let why) = endings["over-limit"] { #expect(why.contains("larger than")) }
+    }
 }
