@@ -297,7 +297,7 @@ struct ReviewTests {
         }
     }
 
-    @Test("credentials: an unknown key exits 3 before any user is listed; no server exits 1")
+    @Test("credentials: a key moto does not know exits 3 before any user is listed; no server exits 1")
     func credentialFailures() async throws {
         let dir = try TemporaryDirectory()
         // Signature checking in a private server, so the shared one keeps auth off.
@@ -308,7 +308,7 @@ struct ReviewTests {
         }
         _ = try await Moto.control(moto.endpoint, path: "/moto-api/reset-auth", body: "0")
         var config = configuration(endpoint: moto.endpoint, output: dir.path + "/review.csv", path: nil)
-        config.aws.credentials = AWSCredentials(accessKeyId: "AKIAI44QH8DHBEXAMPLE", secretAccessKey: "wrong")
+        config.aws.credentials = AWSCredentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wrong")
         let denied = await ReviewRun.execute(config)
         #expect(denied.exitStatus == .credentials)
         #expect(denied.summary == nil)

@@ -83,11 +83,11 @@ struct RestoreTests {
         let list = RestoreList(
             console: false,
             credentials: [
-                RevokedCredential(kind: .keys, id: "AKIAI44QH8DHBEXAMPLE"), RevokedCredential(kind: .keys, id: key),
+                RevokedCredential(kind: .keys, id: "AKIAIOSFODNN7EXAMPLE"), RevokedCredential(kind: .keys, id: key),
             ])
         let outcome = await service(iam).restore(user: "gone", list: list, password: nil)
         #expect(outcome.status == .changed)
-        #expect(outcome.detail.contains("access keys: AKIAI44QH8DHBEXAMPLE no longer exists"), "\(outcome.detail)")
+        #expect(outcome.detail.contains("access keys: AKIAIOSFODNN7EXAMPLE no longer exists"), "\(outcome.detail)")
         #expect(await iam.accessKeyStatuses("gone") == [.active])
     }
 
