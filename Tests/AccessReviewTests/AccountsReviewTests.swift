@@ -42,23 +42,11 @@ struct AccountsReviewTests {
     }
 
     func configuration(_ world: World, in dir: TemporaryDirectory, accounts: [String]) -> ReviewConfiguration {
-        var configuration = ReviewConfiguration(
-            output: dir.path + "/review.csv", inactiveDays: 90, emitBatch: dir.path + "/offboard.csv",
-            retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1), maxBackoff: .milliseconds(2)),
-            aws: AWSConfiguration(
-                region: "us-east-1", credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "s")),
-            now: Self.now)
-        configuration.connector = world.connector
+        var configuration = ReviewTesting.configuration(
+            connector: world.connector, output: dir.path + "/review.csv", now: Self.now, inactiveDays: 90,
+            emitBatch: dir.path + "/offboard.csv", maxAttempts: 2)
         configuration.accounts = AccountOptions(targets: .list(accounts))
-        configuration.reportWait = ReportWaitPolicy(
-            timeLimit: .seconds(5), initialDelay: .milliseconds(1), maxDelay: .milliseconds(2))
         return configuration
-    }
-
-    func rows(_ path: String) throws -> [[String: String]] {
-        let records = try CSVReader(.path(path)).readAll()
-        let header = try #require(records.first).fields
-        return records.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0.fields)) }
     }
 
     @Test("one review with an account column; a batch file batch runs as is, each user in its own account")
@@ -69,7 +57,7 @@ struct AccountsReviewTests {
         let config = configuration(world, in: dir, accounts: [Self.base, Self.memberA])
         let result = await ReviewRun.execute(config)
         #expect(result.exitStatus == .success, "\(result.errors)")
-        let review = try rows(config.output)
+        let review = try ReviewTesting.rows(config.output)
         let raw = String(decoding: try Data(contentsOf: URL(fileURLWithPath: config.output)), as: UTF8.self)
         #expect(review.count == 4, "\(raw)")
         #expect(
@@ -81,7 +69,7 @@ struct AccountsReviewTests {
         #expect(result.summary?.inactive == 2)
         #expect(result.summary?.accounts?[Self.memberA]?["inactive"] == 1)
 
-        let batchRows = try rows(dir.path + "/offboard.csv")
+        let batchRows = try ReviewTesting.rows(dir.path + "/offboard.csv")
         #expect(Set(batchRows.map { $0["account"] }) == [Self.base, Self.memberA])
         var batch = BatchConfiguration(
             input: .path(dir.path + "/offboard.csv"), reportPath: dir.path + "/report.csv",
@@ -130,7 +118,7 @@ struct AccountsReviewTests {
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config.output)))
                 as? [String: Any])
         let users = try #require(document["users"] as? [[String: String]])
-        #expect(users == (try rows(pack + "/review.csv")))
+        #expect(users == (try ReviewTesting.rows(pack + "/review.csv")))
         #expect(Set(users.compactMap { $0["account"] }) == [Self.base, Self.memberA])
     }
 
@@ -145,7 +133,7 @@ struct AccountsReviewTests {
         #expect(result.exitStatus == .credentials, "AccessDenied on the role: exit 3")
         #expect(result.errors.count == 1)
         #expect(result.errors.first?.contains("arn:aws:iam::\(Self.denied):role/OrganizationAccountAccessRole") == true)
-        #expect(Set(try rows(config.output).map { $0["account"] }) == [Self.memberA])
+        #expect(Set(try ReviewTesting.rows(config.output).map { $0["account"] }) == [Self.memberA])
         let manifest = try JSONDecoder().decode(
             EvidencePack.Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: dir.path + "/pack/manifest.json")))
         #expect(manifest.accounts == [Self.memberA])

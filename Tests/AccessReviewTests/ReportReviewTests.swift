@@ -127,13 +127,7 @@ struct ReportReviewTests {
 
     /// The review CSV at `path`, each row as column → value, by user.
     static func rows(_ path: String) throws -> [String: [String: String]] {
-        let records = try CSVReader(.path(path)).readAll()
-        let header = try #require(records.first).fields
-        var rows: [String: [String: String]] = [:]
-        for record in records.dropFirst() {
-            rows[record.fields[0]] = Dictionary(uniqueKeysWithValues: zip(header, record.fields))
-        }
-        return rows
+        Dictionary(try ReviewTesting.rows(path).map { ($0["user"] ?? "", $0) }, uniquingKeysWith: { $1 })
     }
 
     @Test("every state from moto's report; reasons; a handful of calls; batch and evidence pack")

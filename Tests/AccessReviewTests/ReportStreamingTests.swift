@@ -15,17 +15,9 @@ struct ReportStreamingTests {
     static let now = Date(timeIntervalSince1970: 1_790_000_000)
 
     func configuration(_ iam: InMemoryIAM, in dir: TemporaryDirectory) -> ReviewConfiguration {
-        var configuration = ReviewConfiguration(
-            output: dir.path + "/review.csv", inactiveDays: 90, emitBatch: dir.path + "/offboard.csv",
-            retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1), maxBackoff: .milliseconds(2)),
-            aws: AWSConfiguration(
-                region: "us-east-1", credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "s")),
-            now: Self.now)
-        configuration.source = .report
-        configuration.connector = InMemoryConnector(iam: iam)
-        configuration.reportWait = ReportWaitPolicy(
-            timeLimit: .seconds(5), initialDelay: .milliseconds(1), maxDelay: .milliseconds(2))
-        return configuration
+        ReviewTesting.configuration(
+            connector: InMemoryConnector(iam: iam), output: dir.path + "/review.csv", now: Self.now,
+            inactiveDays: 90, emitBatch: dir.path + "/offboard.csv", maxAttempts: 2)
     }
 
     /// `count` users `u0000`…, every third one with a console password unused for 400 days.
@@ -44,12 +36,6 @@ struct ReportStreamingTests {
         return names
     }
 
-    func records(_ path: String) throws -> [[String: String]] {
-        let records = try CSVReader(.path(path)).readAll()
-        let header = try #require(records.first).fields
-        return records.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0.fields)) }
-    }
-
     @Test("more users than two chunks with --detail=all: each user once, in order, with detail, in every output")
     func acrossChunks() async throws {
         let count = 2 * ReportReviewRun.chunkSize + 88
@@ -62,12 +48,12 @@ struct ReportStreamingTests {
         let result = await ReviewRun.execute(config)
         #expect(result.exitStatus == .success, "\(result.errors)")
 
-        let review = try records(config.output)
+        let review = try ReviewTesting.rows(config.output)
         #expect(review.map { $0["user"] } == names)
         #expect(review.allSatisfy { $0["change_password_policy_attached"] == "false" }, "every user read")
         let stale = names.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
         #expect(review.filter { $0["state"] == "inactive" }.map { $0["user"] } == stale)
-        let batch = try records(dir.path + "/offboard.csv")
+        let batch = try ReviewTesting.rows(dir.path + "/offboard.csv")
         #expect(batch.map { $0["user"] } == stale)
 
         let tally = try #require(result.report?.tally)
@@ -106,7 +92,7 @@ struct ReportStreamingTests {
         #expect(document["report_generated"] is String)
         let users = try #require(document["users"] as? [[String: String]])
         #expect(users.map { $0["user"] } == names)
-        #expect(users == (try records(dir.path + "/pack/review.csv")))
+        #expect(users == (try ReviewTesting.rows(dir.path + "/pack/review.csv")))
         let packed = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/pack").sorted()
         #expect(packed == ["batch.csv", "credential-report.csv", "manifest.json", "review.csv", "review.json"])
     }
@@ -121,7 +107,7 @@ struct ReportStreamingTests {
         var result = await ReviewRun.execute(config)
         #expect(result.exitStatus == .success, "\(result.errors)")
         #expect(try CSVReader(.path(config.output)).readAll().map(\.fields) == [ReportReviewCSV.header])
-        #expect(try records(dir.path + "/offboard.csv").isEmpty)
+        #expect(try ReviewTesting.rows(dir.path + "/offboard.csv").isEmpty)
 
         config.format = .json
         config.output = dir.path + "/review.json"
@@ -148,7 +134,7 @@ struct ReportStreamingTests {
         #expect(named.count == ReportReviewTally.maxErrors)
         #expect(result.errors.contains { $0.hasPrefix("--detail could not read 10 more users") }, "\(result.errors)")
         #expect(result.summary?.unreadable == names.count)
-        let review = try records(config.output)
+        let review = try ReviewTesting.rows(config.output)
         #expect(review.count == names.count)
         #expect(review.allSatisfy { $0["error"]?.contains("ListSSHPublicKeys") == true })
     }
@@ -165,6 +151,6 @@ struct ReportStreamingTests {
         #expect(result.exitStatus == .success, "\(result.errors)")
         let mode = try FileManager.default.attributesOfItem(atPath: config.output)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        #expect(try records(config.output).count == 3)
+        #expect(try ReviewTesting.rows(config.output).count == 3)
     }
 }

@@ -16,15 +16,8 @@ struct ReviewCredentialCountsTests {
     static let bare = "bare"
 
     func configuration(_ iam: InMemoryIAM, in dir: TemporaryDirectory, source: ReviewSource) -> ReviewConfiguration {
-        var configuration = ReviewConfiguration(
-            output: dir.path + "/review.csv",
-            retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxBackoff: .milliseconds(2)),
-            aws: AWSConfiguration(
-                region: "us-east-1", credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "s")),
-            now: Self.now)
-        configuration.source = source
-        configuration.connector = InMemoryConnector(iam: iam)
-        return configuration
+        ReviewTesting.configuration(
+            connector: InMemoryConnector(iam: iam), output: dir.path + "/review.csv", now: Self.now, source: source)
     }
 
     /// `holder`: a console password, 2 active and 1 inactive SSH keys, a certificate, an active

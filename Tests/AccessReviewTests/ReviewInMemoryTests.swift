@@ -13,15 +13,9 @@ struct ReviewInMemoryTests {
     static let now = Date(timeIntervalSince1970: 1_790_000_000)
 
     func configuration(_ iam: InMemoryIAM, in dir: TemporaryDirectory, source: ReviewSource) -> ReviewConfiguration {
-        var configuration = ReviewConfiguration(
-            output: dir.path + "/review.csv", inactiveDays: 90, emitBatch: dir.path + "/offboard.csv",
-            retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxBackoff: .milliseconds(2)),
-            aws: AWSConfiguration(
-                region: "us-east-1", credentials: AWSCredentials(accessKeyId: "AKID", secretAccessKey: "s")),
-            now: Self.now)
-        configuration.source = source
-        configuration.connector = InMemoryConnector(iam: iam)
-        return configuration
+        ReviewTesting.configuration(
+            connector: InMemoryConnector(iam: iam), output: dir.path + "/review.csv", now: Self.now, source: source,
+            inactiveDays: 90, emitBatch: dir.path + "/offboard.csv")
     }
 
     func seed(_ iam: InMemoryIAM) async {
