@@ -43,25 +43,24 @@ public enum OutputContent: Sendable {
             hasher.update(data: chunk)
             try OutputContent.writeAll(chunk, to: fd, path: path)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Self.hex(hasher.finalize())
     }
 
     /// The content's SHA-256 as lowercase hex.
     func sha256() throws -> String {
         var hasher = SHA256()
         try forEachChunk { hasher.update(data: $0) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Self.hex(hasher.finalize())
+    }
+
+    /// A digest as lowercase hex, as manifests record it.
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
     }
 
     static func writeAll(_ bytes: ArraySlice<UInt8>, to fd: Int32, path: String) throws {
-        var offset = bytes.startIndex
-        while offset < bytes.endIndex {
-            let written = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw OutputError(path: path, "cannot write")
-            }
-            offset += written
+        if let failure = FileOutput.writeAll(bytes, to: fd) {
+            throw OutputError(path: path, "cannot write", reason: String(cString: strerror(failure)))
         }
     }
 }

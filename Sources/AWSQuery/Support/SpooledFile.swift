@@ -32,6 +32,25 @@ public final class SpooledFile: Sendable {
     }
 }
 
+/// Writing to a file descriptor, for the spooled files and the outputs put in place from them.
+public enum FileOutput {
+    /// Writes all of `bytes` to `fd` (again after an interrupted or short write); nil when done,
+    /// else the `errno` of the failure.
+    public static func writeAll(_ bytes: ArraySlice<UInt8>, to fd: Int32) -> Int32? {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            // Safe: the buffer is the slice's own storage, read within its bounds.
+            let written = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += written
+        }
+        return nil
+    }
+}
+
 /// Why a spooled file could not be written or read.
 public struct SpoolError: Error, Sendable, CustomStringConvertible {
     public let message: String
@@ -80,15 +99,8 @@ public final class SpooledFileWriter: Sendable {
     public func write(_ bytes: ArraySlice<UInt8>) throws {
         try state.withLockedValue { state in
             precondition(!state.finished, "a finished spooled file is not written to")
-            var offset = bytes.startIndex
-            while offset < bytes.endIndex {
-                // Safe: the buffer is the slice's own storage, read within its bounds.
-                let written = bytes[offset...].withUnsafeBytes { Foundation.write(state.fd, $0.baseAddress, $0.count) }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw SpoolError(message: "cannot write \(path): \(String(cString: strerror(errno)))")
-                }
-                offset += written
+            if let failure = FileOutput.writeAll(bytes, to: state.fd) {
+                throw SpoolError(message: "cannot write \(path): \(String(cString: strerror(failure)))")
             }
             state.byteCount += bytes.count
         }

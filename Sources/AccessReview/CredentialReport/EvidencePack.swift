@@ -70,7 +70,7 @@ public enum EvidencePack {
     }
 
     public static func sha256Hex(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        OutputContent.hex(SHA256.hash(data: bytes))
     }
 
     /// Writes the pack. `manifest` gets its `files` filled in here.
