@@ -111,6 +111,8 @@ struct AccountsReviewMerge {
     var outcomes: [(account: String, outcome: ReportReviewOutcome)] = []
     var errors: [String] = []
     var notes: [String] = []
+    /// Every reviewed account's counts together (made by `finish`, before the files are written).
+    var tally = ReportReviewTally()
     /// The accounts that could not be reviewed, with why (the pack's manifest lists them).
     var failed: [String: String] = [:]
     /// One of them for lack of authorization (`AccessDenied` on its role or its report): exit 3.
@@ -125,18 +127,10 @@ struct AccountsReviewMerge {
     }
 
     mutating func finish(calls: CallCounter, began: ContinuousClock.Instant) -> ReviewResult {
-        var tally = ReportReviewTally()
         var accountCounts: [String: [String: Int]] = [:]
         for (account, outcome) in outcomes {
+            tally.add(outcome.tally, account: account)
             let part = outcome.tally
-            tally.users += part.users
-            tally.consoleAccess += part.consoleAccess
-            tally.flagged += part.flagged
-            tally.detailFailures += part.detailFailures
-            tally.detailErrors += part.detailErrors.map { "account \(account): \($0)" }
-            tally.deniedReads.formUnion(part.deniedReads)
-            tally.flaggedWithStaleKeys = tally.flaggedWithStaleKeys || part.flaggedWithStaleKeys
-            for (state, count) in part.states { tally.states[state, default: 0] += count }
             accountCounts[account] = part.states.merging(["users": part.users, "flagged": part.flagged]) { a, _ in a }
             if let generated = outcome.generatedTime {
                 notes.append("account \(account): credential report generated \(ISO8601.format(generated))")
@@ -225,7 +219,6 @@ struct AccountsReviewMerge {
         if let batch { files.append(EvidencePack.File(name: "batch.csv", content: .file(batch))) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var counts: [String: Int] = ["users": 0, "flagged": 0, "detail_errors": 0]
         for (account, outcome) in outcomes {
             let state = ReportFinishState(outcome: outcome, configuration: configuration, now: now)
             var manifest = state.manifest()
@@ -235,16 +228,12 @@ struct AccountsReviewMerge {
             files.append(
                 EvidencePack.File(
                     name: "\(account)/manifest.json", bytes: try [UInt8](encoder.encode(manifest)) + [0x0A]))
-            counts["users", default: 0] += outcome.tally.users
-            counts["flagged", default: 0] += outcome.tally.flagged
-            counts["detail_errors", default: 0] += outcome.tally.detailFailures
-            for (state, count) in outcome.tally.states { counts[state, default: 0] += count }
         }
         var manifest = EvidencePack.Manifest(
             toolVersion: EvidencePack.toolVersion, created: ISO8601.format(now), accountId: plan.callerAccount,
             callerArn: caller.arn, region: region, partition: plan.partition.rawValue,
             source: ReviewSource.report.rawValue, reportGenerated: nil, reportReused: false,
-            options: ReportReviewRun.options(configuration), counts: counts, files: [:])
+            options: ReportReviewRun.options(configuration), counts: tally.manifestCounts, files: [:])
         manifest.accounts = outcomes.map(\.account)
         // An auditor must see that the pack is not the whole organization when it is not.
         manifest.accountsFailed = failed

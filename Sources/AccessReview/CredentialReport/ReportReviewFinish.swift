@@ -123,9 +123,7 @@ extension ReportFinishState {
             partition: (outcome.caller.partition ?? Partition.of(region: outcome.region)).rawValue,
             source: ReviewSource.report.rawValue, reportGenerated: outcome.generatedTime.map(ISO8601.format),
             reportReused: outcome.reused, options: ReportReviewRun.options(configuration),
-            counts: tally.states.merging(
-                ["users": tally.users, "flagged": tally.flagged, "detail_errors": tally.detailFailures],
-                uniquingKeysWith: { a, _ in a }),
+            counts: tally.manifestCounts,
             files: [:])
     }
 }

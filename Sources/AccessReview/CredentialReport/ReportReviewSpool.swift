@@ -93,6 +93,24 @@ public struct ReportReviewTally: Sendable, Equatable {
     /// A flagged user has stale keys (the emitted batch's revoke column asks for keys).
     public var flaggedWithStaleKeys = false
 
+    /// The counts as a manifest records them: users per state, and `users`, `flagged`,
+    /// `detail_errors`.
+    var manifestCounts: [String: Int] {
+        states.merging(["users": users, "flagged": flagged, "detail_errors": detailFailures]) { state, _ in state }
+    }
+
+    /// Adds another account's counts (its `--detail` errors named with the account).
+    mutating func add(_ other: ReportReviewTally, account: String) {
+        users += other.users
+        consoleAccess += other.consoleAccess
+        flagged += other.flagged
+        detailFailures += other.detailFailures
+        detailErrors += other.detailErrors.map { "account \(account): \($0)" }
+        deniedReads.formUnion(other.deniedReads)
+        flaggedWithStaleKeys = flaggedWithStaleKeys || other.flaggedWithStaleKeys
+        for (state, count) in other.states { states[state, default: 0] += count }
+    }
+
     mutating func count(_ user: ReportUserReview) {
         users += 1
         if user.entry.passwordEnabled { consoleAccess += 1 }
