@@ -49,15 +49,15 @@ extension BatchRunState {
     /// `GetUser`); any other answer, or an account that cannot be reached, counts as existing.
     /// A stop (SIGINT, SIGTERM) ends the look-ups at once: what was not looked up counts as existing.
     func absentUsers(_ plan: AccountPlan, run: RunContext, stop: StopController) async -> Set<UserInAccount> {
-        let wanted = jobs.filter { $0.fannedOut && $0.action == .disable }
-        let accounts = AccountPlan.accounts(of: wanted)
+        let groups = AccountPlan.byAccount(jobs.filter { $0.fannedOut && $0.action == .disable })
         let (options, concurrency) = (configuration.accounts, configuration.options.concurrency)
-        let atOnce = min(options.concurrency, concurrency, accounts.count)
-        let found = await BoundedConcurrency.map(accounts, limit: atOnce) { _, account -> Set<UserInAccount> in
+        let atOnce = min(options.concurrency, concurrency, groups.count)
+        let found = await BoundedConcurrency.map(groups, limit: atOnce) { _, group -> Set<UserInAccount> in
+            let account = group.account
             // One look-up per user (names compared ignoring case, as IAM does), made with the
             // row's own spelling.
             var names: [String: String] = [:]
-            for job in wanted where job.account == account && names[job.user.lowercased()] == nil {
+            for job in group.jobs where names[job.user.lowercased()] == nil {
                 names[job.user.lowercased()] = job.user
             }
             let users = Array(names.values)

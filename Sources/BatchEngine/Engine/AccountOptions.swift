@@ -197,14 +197,15 @@ public struct AccountPlan: Sendable {
         return (expanded, unplaced)
     }
 
-    /// The accounts in the order their first job appears.
-    static func accounts(of jobs: [BatchJob]) -> [String] {
-        var seen: Set<String> = []
+    /// The jobs by account, the accounts in the order their first job appears (one pass).
+    static func byAccount(_ jobs: [BatchJob]) -> [(account: String, jobs: [BatchJob])] {
         var order: [String] = []
+        var groups: [String: [BatchJob]] = [:]
         for job in jobs {
             let account = job.account ?? ""
-            if seen.insert(account).inserted { order.append(account) }
+            if groups[account] == nil { order.append(account) }
+            groups[account, default: []].append(job)
         }
-        return order
+        return order.map { ($0, groups[$0] ?? []) }
     }
 }

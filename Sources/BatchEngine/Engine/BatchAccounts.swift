@@ -44,9 +44,7 @@ extension BatchRunState {
             return
         }
 
-        let groups = AccountPlan.accounts(of: jobs).map { account in
-            (account: account, jobs: jobs.filter { $0.account == account })
-        }
+        let groups = AccountPlan.byAccount(jobs)
         let total = jobs.count
         let atOnce = min(configuration.accounts.concurrency, configuration.options.concurrency, groups.count)
         let share = max(1, configuration.options.concurrency / max(atOnce, 1))
