@@ -120,5 +120,9 @@ extension MultiAccountTests {
         #expect(result.summary?.count(.absent) == 1)
         #expect(await world.b.count("CreateLoginProfile") <= 1, "no retries while waiting for the user")
         #expect(await world.a.loginProfile("newbie") != nil)
+        let report = try String(contentsOfFile: config.reportPath, encoding: .utf8)
+        for text in [report] + result.errors + result.notes {
+            #expect(!text.contains("Temp-Passw0rd-123!"), "the row's password is never written")
+        }
     }
 }

@@ -298,7 +298,7 @@ struct MultiAccountCLITests {
             (try? String(contentsOfFile: $0, encoding: .utf8)) ?? ""
         }
         #expect(files.allSatisfy { !$0.isEmpty })
-        let secrets = [externalId, credentials.secretAccessKey, try #require(credentials.sessionToken)]
+        let secrets = [externalId, credentials.secretAccessKey, try #require(credentials.sessionToken), Self.password]
         let outputs =
             [("stdout", result.stdout), ("stderr", result.stderr)] + Array(zip(["report", "record", "audit"], files))
         for (name, text) in outputs {

@@ -99,6 +99,12 @@ struct MultiAccountReviewCLITests {
         let users = try #require(document["users"] as? [[String: String]])
         #expect(users.allSatisfy { $0["account"]?.count == 12 })
         #expect(Self.states(users) == Self.states(review))
+        // The seeded users' password and the base secret are in nothing the review wrote or printed.
+        let written = try [output, emit].map { try String(contentsOfFile: $0, encoding: .utf8) }
+        for text in [result.stdout, result.stderr, json.stdout, json.stderr] + written {
+            #expect(!text.contains(Accounts.password))
+            #expect(!text.contains(credentials.secretAccessKey))
+        }
 
         // The emitted file runs as it is, each row in its own account.
         proxy.clearRecording()
